@@ -1,0 +1,51 @@
+/**
+ * Every error Troupe raises carries one of these stable codes.
+ * The first twelve are the public contract; the rest are additions.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCodes } from '@troupe/core';
+ * if (err.code === ErrorCodes.QUEUE_FULL) backOff();
+ * ```
+ */
+export const ErrorCodes = {
+  SHUTDOWN_IN_PROGRESS: 'ERR_SHUTDOWN_IN_PROGRESS',
+  RUNNER_STOPPED: 'ERR_RUNNER_STOPPED',
+  RUNNER_STARTUP: 'ERR_RUNNER_STARTUP',
+  WORKER_CRASHED: 'ERR_WORKER_CRASHED',
+  TASK_TIMEOUT: 'ERR_TASK_TIMEOUT',
+  TASK_ABORTED: 'ERR_TASK_ABORTED',
+  QUEUE_FULL: 'ERR_QUEUE_FULL',
+  CHANNEL_CLOSED: 'ERR_CHANNEL_CLOSED',
+  RESOURCE_CYCLE: 'ERR_RESOURCE_CYCLE',
+  INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  DATA_CLONE: 'ERR_DATA_CLONE',
+  RESTART_LIMIT: 'ERR_RESTART_LIMIT',
+  /** A task's handler threw or rejected; `cause` is what it threw. */
+  TASK_FAILED: 'ERR_TASK_FAILED',
+  /** `run()` named a handler the worker module does not export. */
+  UNKNOWN_HANDLER: 'ERR_UNKNOWN_HANDLER',
+  /** A resource's `close()` threw or rejected. */
+  RESOURCE_CLOSE_FAILED: 'ERR_RESOURCE_CLOSE_FAILED',
+  /** A resource's `close()` missed its deadline and was abandoned. */
+  RESOURCE_CLOSE_TIMEOUT: 'ERR_RESOURCE_CLOSE_TIMEOUT',
+  /** A value that is not an Error was thrown somewhere we had to report it. */
+  UNKNOWN: 'ERR_UNKNOWN',
+} as const;
+
+/** One of the values of {@link ErrorCodes}. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+const codeSet: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+/**
+ * True when `value` is one of Troupe's error codes.
+ *
+ * @example
+ * ```ts
+ * isErrorCode('ERR_QUEUE_FULL'); // true
+ * ```
+ */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && codeSet.has(value);
+}

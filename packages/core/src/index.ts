@@ -1,0 +1,82 @@
+export { ErrorCodes, isErrorCode, type ErrorCode } from './errors/codes.js';
+export {
+  TroupeError,
+  isTroupeError,
+  type TroupeErrorContext,
+  type TroupeErrorOptions,
+} from './errors/TroupeError.js';
+export {
+  ShutdownInProgressError,
+  RunnerStoppedError,
+  RunnerStartupError,
+  WorkerCrashedError,
+  TaskTimeoutError,
+  TaskAbortedError,
+  QueueFullError,
+  ChannelClosedError,
+  ResourceCycleError,
+  InvalidConfigError,
+  DataCloneError,
+  RestartLimitError,
+  TaskFailedError,
+  UnknownHandlerError,
+  ResourceCloseError,
+  ResourceCloseTimeoutError,
+  UnknownError,
+  createTroupeError,
+} from './errors/subclasses.js';
+export {
+  toErrorData,
+  fromErrorData,
+  isErrorData,
+  toTroupeError,
+  type ErrorData,
+} from './errors/errorData.js';
+export { backoffCeiling, fullJitterDelay, type BackoffOptions } from './backoff.js';
+export { addRestart, withinIntensity, type RestartIntensity } from './restartIntensity.js';
+export { createNodeId, idSequence } from './ids.js';
+export {
+  runnerMachine,
+  runnerStateOf,
+  RunnerEventTypes,
+  type RunnerContext,
+  type RunnerEvent,
+  type RunnerMachineInput,
+  type RunnerOutput,
+  type RunnerPoolInput,
+  type RunnerCloseInput,
+  type RunnerRestartConfig,
+  type RunnerState,
+  type RunnerStopReason,
+  type RestartPolicy,
+} from './machines/runnerMachine.js';
+export {
+  resourceMachine,
+  ResourceEventTypes,
+  type ResourceContext,
+  type ResourceEvent,
+  type ResourceMachineInput,
+  type ResourceOutcome,
+  type ResourceOutput,
+  type ResourceState,
+} from './machines/resourceMachine.js';
+export {
+  channelMachine,
+  ChannelEventTypes,
+  type ChannelContext,
+  type ChannelEvent,
+  type ChannelMachineInput,
+  type ChannelState,
+} from './machines/channelMachine.js';
+export {
+  shutdownMachine,
+  shutdownPhaseOf,
+  ShutdownEventTypes,
+  type ShutdownContext,
+  type ShutdownDeadlines,
+  type ShutdownEvent,
+  type ShutdownOutput,
+  type ShutdownPhase,
+  type ShutdownPhaseInput,
+  type TimedShutdownPhase,
+} from './machines/shutdownMachine.js';

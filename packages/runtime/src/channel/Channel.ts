@@ -1,0 +1,267 @@
+import {
+  ChannelClosedError,
+  channelMachine,
+  fromErrorData,
+  isErrorData,
+  type ChannelState,
+  type ErrorData,
+} from '@troupe/core';
+import * as Comlink from 'comlink';
+import { createActor, fromPromise, type Actor } from 'xstate';
+import type { InspectOption } from '../inspect.js';
+import { toWireApi } from './toWireApi.js';
+
+/**
+ * What a channel sends and listens on: a Comlink `Endpoint` (anything with
+ * `postMessage` and `addEventListener`), optionally with the extras of a
+ * Node `MessagePort` (`close`, `ref`/`unref`, a `'close'` event). A
+ * `MessagePort` fits as is; a broker subject can stand in later.
+ */
+export type ChannelEndpoint = Comlink.Endpoint & {
+  close?(): void;
+  ref?(): void;
+  unref?(): void;
+  once?(event: 'close', listener: () => void): unknown;
+  off?(event: 'close', listener: () => void): unknown;
+};
+
+/** Options of {@link Channel}. */
+export interface ChannelOptions<TLocal extends object> {
+  /** The endpoint whose peer exposes the API this channel calls. */
+  readonly callEndpoint?: ChannelEndpoint;
+  /** The endpoint on which this side exposes `localApi` to the peer. */
+  readonly exposeEndpoint?: ChannelEndpoint;
+  readonly localApi?: TLocal;
+  /** How long `close()` waits for pending calls before abandoning them. */
+  readonly closeTimeoutMs: number;
+  readonly inspect?: InspectOption;
+  /** Called with errors that have nowhere else to go (never thrown). */
+  readonly onError?: (error: unknown) => void;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+type MethodNames<T> = { [K in keyof T]: T[K] extends AnyFunction ? K : never }[keyof T] & string;
+type MethodArgs<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown ? A : never;
+type MethodResult<T, K extends keyof T> = T[K] extends (...args: never[]) => infer R
+  ? Awaited<R>
+  : never;
+
+interface PendingCall {
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Troupe's message channel: Comlink calls over an endpoint, with the
+ * guarantees Comlink lacks. A call on a closing or closed channel rejects
+ * with `ERR_CHANNEL_CLOSED`; when the peer dies every pending call rejects;
+ * the proxy is held for the channel's life (comlink #692); the port never
+ * keeps the process alive unless a call is pending. Its lifecycle is a
+ * {@link channelMachine} actor.
+ *
+ * @example
+ * ```ts
+ * const { port1, port2 } = new MessageChannel();
+ * const channel = new Channel<{ ping(): string }>('c1', { callEndpoint: port1, closeTimeoutMs: 1_000 });
+ * await channel.call('ping');
+ * await channel.close();
+ * ```
+ */
+export class Channel<TRemote extends object = object, TLocal extends object = object> {
+  readonly id: string;
+  readonly #call: ChannelEndpoint | undefined;
+  readonly #expose: ChannelEndpoint | undefined;
+  readonly #remote: Comlink.Remote<TRemote> | undefined;
+  readonly #pending = new Set<PendingCall>();
+  readonly #actor: Actor<typeof channelMachine>;
+  readonly #onError: (error: unknown) => void;
+  readonly #closed: Promise<void>;
+  #accepting = true;
+  #idleWaiters: (() => void)[] = [];
+  #released = false;
+  #releaseReason: ErrorData | null = null;
+  readonly #onPortClose = (): void => {
+    this.peerGone({
+      _tag: 'Error',
+      name: 'Error',
+      message: 'the peer closed its port',
+    });
+  };
+
+  constructor(id: string, options: ChannelOptions<TLocal>) {
+    this.id = id;
+    this.#call = options.callEndpoint;
+    this.#expose = options.exposeEndpoint;
+    this.#onError = options.onError ?? (() => {});
+    if (this.#expose !== undefined && options.localApi !== undefined) {
+      Comlink.expose(toWireApi(options.localApi), this.#expose);
+      this.#expose.unref?.();
+    }
+    if (this.#call !== undefined) {
+      this.#remote = Comlink.wrap<TRemote>(this.#call);
+      this.#call.unref?.();
+    }
+    for (const endpoint of this.#endpoints()) endpoint.once?.('close', this.#onPortClose);
+
+    const machine = channelMachine.provide({
+      actors: {
+        flushCalls: fromPromise(() => this.#whenIdle()),
+      },
+      actions: {
+        releasePort: () => {
+          this.#release();
+        },
+      },
+    });
+    this.#actor = createActor(machine, {
+      input: { id, closeTimeoutMs: options.closeTimeoutMs },
+      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+    });
+    this.#closed = new Promise<void>((resolve) => {
+      this.#actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.value !== 'open') this.#accepting = false;
+          if (snapshot.status === 'done') resolve();
+        },
+        error: (error) => {
+          this.#onError(error);
+          this.#release();
+          resolve();
+        },
+      });
+    });
+    this.#actor.start();
+  }
+
+  /** The channel's state: `open`, `closing` or `closed`. */
+  get state(): ChannelState {
+    return this.#actor.getSnapshot().value;
+  }
+
+  /** Calls in flight. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** The channel's statechart actor (for inspection). */
+  get actor(): Actor<typeof channelMachine> {
+    return this.#actor;
+  }
+
+  /** Resolves when the channel is closed (however it closed). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /**
+   * Calls `method` on the peer. Rejects with `ERR_CHANNEL_CLOSED` if the
+   * channel is closing or closed, or when the peer dies before replying.
+   */
+  call<K extends MethodNames<TRemote>>(
+    method: K,
+    ...args: MethodArgs<TRemote, K>
+  ): Promise<MethodResult<TRemote, K>> {
+    const remote = this.#remote;
+    if (!this.#accepting || remote === undefined) {
+      return Promise.reject(this.#closedError(method));
+    }
+    return new Promise<MethodResult<TRemote, K>>((resolve, reject) => {
+      const entry: PendingCall = { reject };
+      this.#pending.add(entry);
+      if (this.#pending.size === 1) this.#call?.ref?.();
+      const fn = (remote as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
+        method
+      ];
+      const settle = (): boolean => {
+        if (!this.#pending.delete(entry)) return false;
+        if (this.#pending.size === 0) this.#onIdle();
+        return true;
+      };
+      let call: Promise<unknown>;
+      try {
+        call = (fn as (...a: unknown[]) => Promise<unknown>)(...(args as unknown[]));
+      } catch (error) {
+        settle();
+        reject(this.#remoteError(error));
+        return;
+      }
+      call.then(
+        (value) => {
+          if (settle()) resolve(value as MethodResult<TRemote, K>);
+        },
+        (error: unknown) => {
+          if (settle()) reject(this.#remoteError(error));
+        },
+      );
+    });
+  }
+
+  /**
+   * Closes the channel: refuses new calls at once, lets pending calls finish
+   * (up to `closeTimeoutMs`), then closes the ports. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#actor.send({ type: 'troupe.channel.close' });
+    return this.#closed;
+  }
+
+  /** The peer is gone (thread exit, port closed): every pending call rejects now. */
+  peerGone(reason: ErrorData): void {
+    this.#releaseReason ??= reason;
+    this.#actor.send({ type: 'troupe.channel.peerGone', reason });
+  }
+
+  #endpoints(): ChannelEndpoint[] {
+    const out: ChannelEndpoint[] = [];
+    if (this.#call !== undefined) out.push(this.#call);
+    if (this.#expose !== undefined && this.#expose !== this.#call) out.push(this.#expose);
+    return out;
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #onIdle(): void {
+    this.#call?.unref?.();
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#accepting = false;
+    const reason = this.#releaseReason ?? this.#actor.getSnapshot().context.reason;
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const entry of pending) entry.reject(this.#closedError(undefined, reason));
+    this.#onIdle();
+    for (const endpoint of this.#endpoints()) {
+      endpoint.off?.('close', this.#onPortClose);
+      try {
+        endpoint.close?.();
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+  }
+
+  #closedError(method?: string, reason: ErrorData | null = null): ChannelClosedError {
+    const what = method === undefined ? 'pending call' : `call "${method}"`;
+    const why = reason === null ? 'the channel is closed' : `the peer is gone: ${reason.message}`;
+    return new ChannelClosedError(`${what} on channel "${this.id}" rejected: ${why}`, {
+      ...(reason === null ? {} : { cause: fromErrorData(reason) }),
+      context: {
+        channelId: this.id,
+        ...(method === undefined ? {} : { operation: method }),
+      },
+    });
+  }
+
+  #remoteError(error: unknown): Error {
+    if (isErrorData(error)) return fromErrorData(error);
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

@@ -1,0 +1,500 @@
+import {
+  InvalidConfigError,
+  ResourceCycleError,
+  ShutdownInProgressError,
+  resourceMachine,
+  type ErrorData,
+  type ResourceOutcome,
+  type ResourceState,
+} from '@troupe/core';
+import { createActor, fromPromise, type Actor } from 'xstate';
+import type { InspectOption } from '../inspect.js';
+import type { Logger } from '../logger.js';
+
+/** What kind of thing a resource is. Users register `user` resources. */
+export type ResourceKind = 'user' | 'runner' | 'thread' | 'channel';
+
+/**
+ * A resource to close at shutdown.
+ *
+ * @example
+ * ```ts
+ * troupe.resources.register({ id: 'db', close: () => pool.end(), closeTimeoutMs: 2_000 });
+ * troupe.resources.register({ id: 'cache', close: () => cache.quit(), dependsOn: ['db'] });
+ * ```
+ */
+export interface ResourceSpec {
+  /** Unique among resources and runners. */
+  readonly id: string;
+  /** Closes the resource. May return a promise; a throw marks the resource `failed`. */
+  readonly close: () => unknown;
+  /** Ids of resources this one uses: they close after it. Must already be registered (or in the same batch). */
+  readonly dependsOn?: readonly string[];
+  /** Deadline of `close()`; past it the resource is `forced`. Default 5 s. */
+  readonly closeTimeoutMs?: number;
+}
+
+/** A registered resource as {@link ResourceRegistry.list} reports it. */
+export interface ResourceInfo {
+  readonly id: string;
+  readonly kind: ResourceKind;
+  readonly state: ResourceState;
+  readonly dependsOn: readonly string[];
+  readonly dependents: readonly string[];
+}
+
+/** How one resource ended during a close. */
+export interface ResourceCloseRecord {
+  readonly id: string;
+  readonly kind: ResourceKind;
+  readonly outcome: ResourceOutcome;
+  readonly durationMs: number;
+  readonly error: ErrorData | null;
+}
+
+/** The outcome of closing every resource. */
+export interface ResourceCloseReport {
+  readonly closed: number;
+  readonly failed: number;
+  readonly forced: number;
+  readonly resources: readonly ResourceCloseRecord[];
+}
+
+/** The public face of the resource manager (`troupe.resources`). */
+export interface ResourceRegistry {
+  /**
+   * Registers one resource or a batch. A batch may reference its own members
+   * in any order. Throws `ERR_INVALID_CONFIG` for a bad spec, a duplicate id
+   * or an unknown dependency, `ERR_RESOURCE_CYCLE` for a cycle, and
+   * `ERR_SHUTDOWN_IN_PROGRESS` once closing began.
+   */
+  register(spec: ResourceSpec | readonly ResourceSpec[]): void;
+  /** The state of a resource, or `undefined` if no such id is registered. */
+  state(id: string): ResourceState | undefined;
+  /** Every registered resource. */
+  list(): ResourceInfo[];
+  /** Number of registered resources. */
+  readonly size: number;
+}
+
+interface InternalSpec extends ResourceSpec {
+  readonly kind: ResourceKind;
+  /** Existing resources that use this one (they close before it). */
+  readonly requiredBy?: readonly string[];
+}
+
+interface Node {
+  readonly id: string;
+  readonly kind: ResourceKind;
+  readonly close: () => unknown;
+  readonly actor: Actor<typeof resourceMachine>;
+  readonly deps: Set<Node>;
+  readonly dependents: Set<Node>;
+  waitingOn: number;
+  started: boolean;
+  done: boolean;
+  startedAt: number;
+  onDone: ((node: Node) => void) | null;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+function invalid(field: string, value: unknown, expected: string): InvalidConfigError {
+  let shown: string;
+  try {
+    shown = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    shown = String(value);
+  }
+  return new InvalidConfigError(`invalid resource "${field}": expected ${expected}, got ${shown}`, {
+    context: { component: 'resources', field, value: shown },
+  });
+}
+
+/**
+ * Keeps the dependency graph of resources and closes them in order:
+ * dependents before their dependencies, independent branches in parallel,
+ * each under its own deadline. Each resource is a {@link resourceMachine}
+ * root actor (independent roots: spawning thousands of children into one
+ * parent is quadratic in XState), and the graph walk is linear in nodes
+ * plus edges.
+ */
+export class ResourceManager implements ResourceRegistry {
+  readonly #nodes = new Map<string, Node>();
+  readonly #logger: Logger;
+  readonly #inspect: InspectOption | undefined;
+  readonly #isReserved: (id: string) => boolean;
+  readonly #onError: (error: unknown) => void;
+  readonly #machine: typeof resourceMachine;
+  #closing: Promise<ResourceCloseReport> | null = null;
+  #forceClose: (() => void) | null = null;
+
+  constructor(options: {
+    logger: Logger;
+    inspect?: InspectOption;
+    /** Ids taken by something else (runners being spawned). */
+    isReserved?: (id: string) => boolean;
+    onError?: (error: unknown) => void;
+  }) {
+    this.#logger = options.logger;
+    this.#inspect = options.inspect;
+    this.#isReserved = options.isReserved ?? (() => false);
+    this.#onError = options.onError ?? (() => {});
+    this.#machine = resourceMachine.provide({
+      actors: {
+        closeResource: fromPromise<void, { id: string }>(async ({ input }) => {
+          const node = this.#nodes.get(input.id);
+          if (node !== undefined) await node.close();
+        }),
+      },
+    });
+  }
+
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** True once `closeAll()` began. */
+  get closing(): boolean {
+    return this.#closing !== null;
+  }
+
+  has(id: string): boolean {
+    return this.#nodes.has(id);
+  }
+
+  register(spec: ResourceSpec | readonly ResourceSpec[]): void {
+    const batch: readonly ResourceSpec[] = Array.isArray(spec) ? spec : [spec as ResourceSpec];
+    this.registerInternal(batch.map((s) => ({ ...s, kind: 'user' as const })));
+  }
+
+  /** Registers resources of any kind; `requiredBy` adds edges into existing resources. */
+  registerInternal(batch: readonly InternalSpec[]): void {
+    if (this.#closing !== null) {
+      throw new ShutdownInProgressError('cannot register resources: shutdown is closing them', {
+        context: { component: 'resources', operation: 'register' },
+      });
+    }
+    const inBatch = new Map<string, InternalSpec>();
+    batch.forEach((s, i) => {
+      this.#validate(s, i);
+      if (this.#nodes.has(s.id) || inBatch.has(s.id) || this.#isReserved(s.id)) {
+        throw new InvalidConfigError(`duplicate resource id "${s.id}"`, {
+          context: { component: 'resources', field: 'id', value: s.id },
+        });
+      }
+      inBatch.set(s.id, s);
+    });
+    for (const s of batch) {
+      for (const dep of s.dependsOn ?? []) {
+        if (dep === s.id) {
+          throw new ResourceCycleError(`resource "${s.id}" depends on itself`, {
+            context: { component: 'resources', resourceId: s.id, cycle: [s.id, s.id] },
+          });
+        }
+        if (!this.#nodes.has(dep) && !inBatch.has(dep)) {
+          throw new InvalidConfigError(`resource "${s.id}" depends on unknown resource "${dep}"`, {
+            context: { component: 'resources', resourceId: s.id, field: 'dependsOn', value: dep },
+          });
+        }
+      }
+      for (const user of s.requiredBy ?? []) {
+        if (!this.#nodes.has(user)) {
+          throw new InvalidConfigError(`resource "${s.id}" is required by unknown "${user}"`, {
+            context: { component: 'resources', resourceId: s.id, field: 'requiredBy', value: user },
+          });
+        }
+        if ((s.dependsOn ?? []).length > 0) {
+          throw new InvalidConfigError('requiredBy is only allowed without dependsOn', {
+            context: { component: 'resources', resourceId: s.id },
+          });
+        }
+      }
+    }
+    const cycle = findCycle(inBatch);
+    if (cycle !== null) {
+      throw new ResourceCycleError(`dependency cycle: ${cycle.join(' → ')}`, {
+        context: { component: 'resources', cycle },
+      });
+    }
+    const created: Node[] = [];
+    for (const s of batch) created.push(this.#createNode(s));
+    for (const s of batch) {
+      const node = this.#nodes.get(s.id);
+      if (node === undefined) continue;
+      for (const depId of s.dependsOn ?? []) {
+        const dep = this.#nodes.get(depId);
+        if (dep === undefined) continue;
+        node.deps.add(dep);
+        dep.dependents.add(node);
+      }
+      for (const userId of s.requiredBy ?? []) {
+        const user = this.#nodes.get(userId);
+        if (user === undefined) continue;
+        user.deps.add(node);
+        node.dependents.add(user);
+      }
+    }
+    for (const node of created) node.actor.start();
+  }
+
+  /** Moves a registered resource to `open` (runners do this once ready). */
+  markOpen(id: string): void {
+    this.#nodes.get(id)?.actor.send({ type: 'troupe.resource.open' });
+  }
+
+  state(id: string): ResourceState | undefined {
+    return this.#nodes.get(id)?.actor.getSnapshot().value;
+  }
+
+  list(): ResourceInfo[] {
+    return [...this.#nodes.values()].map((node) => ({
+      id: node.id,
+      kind: node.kind,
+      state: node.actor.getSnapshot().value,
+      dependsOn: [...node.deps].map((d) => d.id),
+      dependents: [...node.dependents].map((d) => d.id),
+    }));
+  }
+
+  /**
+   * Closes one resource now, regardless of order, and removes it once done.
+   * Its dependents lose the edge. Used when a runner stops on its own or a
+   * thread exits. Resolves with the outcome.
+   */
+  release(id: string): Promise<ResourceOutcome | null> {
+    const node = this.#nodes.get(id);
+    if (node === undefined) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const finish = (n: Node): void => {
+        this.#unlink(n);
+        resolve(n.actor.getSnapshot().output?.outcome ?? 'closed');
+      };
+      if (node.done) {
+        finish(node);
+        return;
+      }
+      const previous = node.onDone;
+      node.onDone = (n) => {
+        previous?.(n);
+        finish(n);
+      };
+      this.#start(node);
+    });
+  }
+
+  /**
+   * Closes every resource in dependency order. Idempotent: every call gets
+   * the same promise.
+   */
+  closeAll(): Promise<ResourceCloseReport> {
+    this.#closing ??= this.#closeAll();
+    return this.#closing;
+  }
+
+  /**
+   * The closing deadline passed: start closing whatever still waits for its
+   * dependents, and resolve `closeAll()` without waiting for the stragglers
+   * (they are reported as forced).
+   */
+  forceRemaining(): void {
+    this.#forceClose?.();
+  }
+
+  #closeAll(): Promise<ResourceCloseReport> {
+    const nodes = [...this.#nodes.values()];
+    // Edges as they are now: a resource released during the close (a thread
+    // that exited) is unlinked from the graph but still counted here.
+    const depsOf = new Map<Node, Node[]>(nodes.map((node) => [node, [...node.deps]]));
+    const records = new Map<Node, ResourceCloseRecord>();
+    return new Promise<ResourceCloseReport>((resolve) => {
+      let remaining = nodes.length;
+      let finished = false;
+      const report = (): void => {
+        if (finished) return;
+        finished = true;
+        this.#forceClose = null;
+        const all: ResourceCloseRecord[] = nodes.map(
+          (node) =>
+            records.get(node) ?? {
+              id: node.id,
+              kind: node.kind,
+              outcome: 'forced',
+              durationMs: node.started ? performance.now() - node.startedAt : 0,
+              error: {
+                _tag: 'TroupeError',
+                name: 'ResourceCloseTimeoutError',
+                code: 'ERR_RESOURCE_CLOSE_TIMEOUT',
+                message: `resource "${node.id}" was still closing at the closing deadline`,
+                context: { resourceId: node.id },
+              },
+            },
+        );
+        resolve({
+          closed: all.filter((r) => r.outcome === 'closed').length,
+          failed: all.filter((r) => r.outcome === 'failed').length,
+          forced: all.filter((r) => r.outcome === 'forced').length,
+          resources: all,
+        });
+      };
+      if (remaining === 0) {
+        report();
+        return;
+      }
+      const onDone = (node: Node): void => {
+        if (records.has(node)) return;
+        const output = node.actor.getSnapshot().output;
+        const record: ResourceCloseRecord = {
+          id: node.id,
+          kind: node.kind,
+          outcome: output?.outcome ?? 'closed',
+          durationMs: performance.now() - node.startedAt,
+          error: output?.error ?? null,
+        };
+        records.set(node, record);
+        if (record.outcome !== 'closed') {
+          this.#logger.warn(
+            { resourceId: node.id, kind: node.kind, outcome: record.outcome, error: record.error },
+            `resource ${record.outcome}`,
+          );
+        }
+        for (const dep of depsOf.get(node) ?? []) {
+          dep.waitingOn -= 1;
+          if (dep.waitingOn <= 0) this.#start(dep);
+        }
+        remaining -= 1;
+        if (remaining === 0) report();
+      };
+      for (const node of nodes) {
+        node.waitingOn = node.dependents.size;
+        if (node.done) continue;
+        const previous = node.onDone;
+        node.onDone = (n) => {
+          previous?.(n);
+          onDone(n);
+        };
+      }
+      this.#forceClose = () => {
+        for (const node of nodes) this.#start(node);
+        report();
+      };
+      for (const node of nodes) {
+        if (node.done) onDone(node);
+        else if (node.waitingOn === 0) this.#start(node);
+      }
+    });
+  }
+
+  #start(node: Node): void {
+    if (node.started) return;
+    node.started = true;
+    node.startedAt = performance.now();
+    node.actor.send({ type: 'troupe.resource.close' });
+  }
+
+  #unlink(node: Node): void {
+    if (this.#nodes.get(node.id) !== node) return;
+    this.#nodes.delete(node.id);
+    for (const dep of node.deps) dep.dependents.delete(node);
+    for (const user of node.dependents) user.deps.delete(node);
+  }
+
+  #createNode(spec: InternalSpec): Node {
+    const actor = createActor(this.#machine, {
+      input: { id: spec.id, closeTimeoutMs: spec.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS },
+      ...(this.#inspect === undefined ? {} : { inspect: this.#inspect }),
+    });
+    const node: Node = {
+      id: spec.id,
+      kind: spec.kind,
+      close: spec.close,
+      actor,
+      deps: new Set(),
+      dependents: new Set(),
+      waitingOn: 0,
+      started: false,
+      done: false,
+      startedAt: 0,
+      onDone: null,
+    };
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status !== 'done' || node.done) return;
+        node.done = true;
+        const callback = node.onDone;
+        node.onDone = null;
+        callback?.(node);
+      },
+      error: (error) => {
+        this.#onError(error);
+      },
+    });
+    this.#nodes.set(spec.id, node);
+    return node;
+  }
+
+  #validate(spec: InternalSpec, index: number): void {
+    const where = (field: string): string => `[${index}].${field}`;
+    if (typeof spec !== 'object' || (spec as unknown) === null) {
+      throw invalid(`[${index}]`, spec, 'an object { id, close, dependsOn?, closeTimeoutMs? }');
+    }
+    if (typeof spec.id !== 'string' || spec.id.length === 0) {
+      throw invalid(where('id'), spec.id, 'a non-empty string');
+    }
+    if (typeof spec.close !== 'function') {
+      throw invalid(`${spec.id}.close`, spec.close, 'a function');
+    }
+    if (
+      spec.dependsOn !== undefined &&
+      (!Array.isArray(spec.dependsOn) || !spec.dependsOn.every((d) => typeof d === 'string'))
+    ) {
+      throw invalid(`${spec.id}.dependsOn`, spec.dependsOn, 'an array of resource ids');
+    }
+    if (
+      spec.closeTimeoutMs !== undefined &&
+      (typeof spec.closeTimeoutMs !== 'number' ||
+        !Number.isFinite(spec.closeTimeoutMs) ||
+        spec.closeTimeoutMs <= 0)
+    ) {
+      throw invalid(`${spec.id}.closeTimeoutMs`, spec.closeTimeoutMs, 'a positive number of ms');
+    }
+  }
+}
+
+/**
+ * A cycle among the batch's own edges (edges to existing resources cannot
+ * close one). Iterative depth-first search: a chain of thousands of
+ * resources must not overflow the stack.
+ */
+function findCycle(batch: ReadonlyMap<string, InternalSpec>): string[] | null {
+  const GREY = 1;
+  const BLACK = 2;
+  const color = new Map<string, number>();
+  for (const root of batch.keys()) {
+    if (color.has(root)) continue;
+    const frames: { id: string; next: number }[] = [{ id: root, next: 0 }];
+    const path: string[] = [root];
+    color.set(root, GREY);
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1] as { id: string; next: number };
+      const deps = batch.get(top.id)?.dependsOn ?? [];
+      if (top.next < deps.length) {
+        const dep = deps[top.next] as string;
+        top.next += 1;
+        if (!batch.has(dep)) continue;
+        const c = color.get(dep);
+        if (c === GREY) return [...path.slice(path.indexOf(dep)), dep];
+        if (c === undefined) {
+          color.set(dep, GREY);
+          frames.push({ id: dep, next: 0 });
+          path.push(dep);
+        }
+      } else {
+        color.set(top.id, BLACK);
+        frames.pop();
+        path.pop();
+      }
+    }
+  }
+  return null;
+}

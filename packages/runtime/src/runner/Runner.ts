@@ -1,0 +1,1325 @@
+import { access } from 'node:fs/promises';
+import type { TransferListItem, Worker } from 'node:worker_threads';
+import {
+  DataCloneError,
+  InvalidConfigError,
+  QueueFullError,
+  RunnerStartupError,
+  RunnerStoppedError,
+  TaskAbortedError,
+  TaskFailedError,
+  TaskTimeoutError,
+  TroupeError,
+  UnknownHandlerError,
+  WorkerCrashedError,
+  fromErrorData,
+  runnerMachine,
+  runnerStateOf,
+  toErrorData,
+  toTroupeError,
+  type ErrorData,
+  type RunnerState,
+} from '@troupe/core';
+import { EventEmitter } from 'eventemitter3';
+import { Piscina } from 'piscina';
+import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
+import { Channel } from '../channel/Channel.js';
+import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
+import {
+  isHelloMessage,
+  isTaskFailure,
+  kBootKey,
+  kDispatchName,
+  kFailureKey,
+  kHelloKey,
+  type ControlApi,
+  type EventsApi,
+  type HelloMessage,
+  type TaskEnvelope,
+  type WorkerBoot,
+  type WorkerModuleKind,
+} from '../protocol.js';
+import { AbortHook } from './AbortHook.js';
+import type { RunOptions, RunnerHost, RunnerStats, TaskEventMeta } from './types.js';
+import { classifyWorkError } from './workErrors.js';
+
+const ENTRY_URL = new URL('../worker/entry.js', import.meta.url).href;
+
+type ThreadChannel = Channel<ControlApi, EventsApi>;
+
+interface ThreadRecord {
+  readonly threadId: number;
+  readonly worker: Worker;
+  hello: boolean;
+  channel: ThreadChannel | null;
+  lastError: unknown;
+  watchdog: NodeJS.Timeout | null;
+  readonly exited: Promise<number>;
+}
+
+interface StartupWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  remaining: number;
+}
+
+interface HeldTask {
+  readonly payload: unknown;
+  readonly options: RunOptions | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Events of a runner (`runner.on(...)`). */
+export interface RunnerEvents {
+  /** An event a task emitted with `ctx.emit()`. */
+  event: [event: unknown, meta: TaskEventMeta];
+  /** The runner changed state. */
+  state: [state: RunnerState, previous: RunnerState | null];
+}
+
+const GATE_OPEN = 0;
+const GATE_HOLD = 1;
+const GATE_CLOSED = 2;
+
+const EMPTY_RUN_OPTIONS: RunOptions = Object.freeze({});
+
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
+/**
+ * A supervised pool of worker threads running one worker module. Its
+ * lifecycle is a {@link runnerMachine} actor; tasks go straight to piscina
+ * under Troupe's admission control. Create runners with
+ * `troupe.spawnRunner()`.
+ *
+ * @example
+ * ```ts
+ * const runner = await troupe.spawnRunner({ id: 'llm-0', worker: new URL('./worker.js', import.meta.url) });
+ * runner.on('event', (e, { taskId }) => console.log(taskId, e));
+ * const out = await runner.run({ prompt: 'hi' }, { handler: 'generate', timeoutMs: 5_000 });
+ * await runner.stop();
+ * ```
+ */
+export class Runner extends EventEmitter<RunnerEvents> {
+  readonly id: string;
+  readonly workerPath: string;
+  readonly #spec: ResolvedRunnerSpec;
+  readonly #host: RunnerHost;
+  readonly #actor: Actor<typeof runnerMachine>;
+  readonly #threads = new Map<number, ThreadRecord>();
+  readonly #known = new WeakSet<Worker>();
+  readonly #crashErrors = new WeakSet<object>();
+  readonly #terminatedByUs = new Set<number>();
+  readonly #taskListeners = new Map<number, (event: unknown, meta: TaskEventMeta) => void>();
+  readonly #capacity: number;
+  readonly #final: Promise<void>;
+  #pool: Piscina | null = null;
+  #poolClosing = false;
+  #firingAbort = false;
+  #forcedAbort = false;
+  #kind: WorkerModuleKind = 'plain';
+  #handlers: ReadonlySet<string> = new Set();
+  #gate = GATE_HOLD;
+  #refusalError: TroupeError | null = null;
+  #fast = false;
+  #held: HeldTask[] = [];
+  #startup: StartupWaiter | null = null;
+  #state: RunnerState = 'starting';
+  #stopping: Promise<void> | null = null;
+  #shutdownAck: Promise<void> | null = null;
+  #drainWaiters: (() => void)[] = [];
+  #edgeScheduled = false;
+  #reportedBusy = false;
+  #seq = 0;
+  #inFlight = 0;
+  #submitted = 0;
+  #completed = 0;
+  #failed = 0;
+  #aborted = 0;
+  #rejected = 0;
+  #crashes = 0;
+  #threadsStarted = 0;
+  #threadsExited = 0;
+  #started: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+
+  /** @internal Use `troupe.spawnRunner()`. */
+  constructor(id: string, spec: ResolvedRunnerSpec, host: RunnerHost) {
+    super();
+    this.id = id;
+    this.workerPath = spec.workerPath;
+    this.#spec = spec;
+    this.#host = host;
+    this.#capacity = spec.threads + spec.maxQueue;
+    const machine = runnerMachine.provide({
+      actors: {
+        startPool: fromPromise(({ signal }) => this.#startPool(signal)),
+        releasePool: fromPromise(() => this.#releasePool()),
+        terminateThreads: fromPromise(() => this.#terminateThreads()),
+        closePool: fromPromise(() => this.#closePool()),
+      },
+      actions: {
+        notifyDraining: () => {
+          this.#notifyThreads();
+        },
+        abortInFlight: () => {
+          this.#abortInFlight();
+        },
+      },
+    });
+    this.#actor = createActor(machine, {
+      id: `runner:${id}`,
+      input: {
+        id,
+        restart: spec.restart,
+        startupTimeoutMs: spec.startupTimeoutMs,
+        drainTimeoutMs: host.drainingMs,
+        abortGraceMs: spec.abortGraceMs,
+        closeTimeoutMs: spec.closeTimeoutMs,
+      },
+      ...(host.inspect === undefined ? {} : { inspect: host.inspect }),
+    });
+    this.#final = new Promise<void>((resolve) => {
+      this.#actor.subscribe({
+        next: (snapshot) => {
+          this.#onSnapshot(snapshot);
+          if (snapshot.status === 'done') resolve();
+        },
+        error: (error) => {
+          this.#host.reportError(error, { runnerId: id, component: 'runner', operation: 'actor' });
+          this.#close(new RunnerStoppedError(`runner "${id}" failed internally`, { cause: error }));
+          void this.#destroyPool().finally(resolve);
+        },
+      });
+    });
+  }
+
+  /** The runner's state: `starting`, `ready`, `busy`, `restarting`, `draining`, `closing`, `stopped` or `failed`. */
+  get state(): RunnerState {
+    return this.#state;
+  }
+
+  /** The runner's statechart actor (inspect it, subscribe to it). */
+  get actor(): Actor<typeof runnerMachine> {
+    return this.#actor;
+  }
+
+  /** Thread ids currently alive. */
+  get threadIds(): number[] {
+    return [...this.#threads.keys()];
+  }
+
+  /** `'plain'` (piscina-style module) or `'defined'` (`defineRunner`). */
+  get moduleKind(): WorkerModuleKind {
+    return this.#kind;
+  }
+
+  /** Handler names the worker module provides. */
+  get handlers(): readonly string[] {
+    return [...this.#handlers];
+  }
+
+  /** Counters of this runner. */
+  stats(): RunnerStats {
+    return {
+      id: this.id,
+      state: this.#state,
+      threads: this.#threads.size,
+      inFlight: this.#inFlight,
+      queued: this.#held.length,
+      submitted: this.#submitted,
+      completed: this.#completed,
+      failed: this.#failed,
+      aborted: this.#aborted,
+      rejected: this.#rejected,
+      restarts: this.#actor.getSnapshot().context.restartCount,
+      crashes: this.#crashes,
+    };
+  }
+
+  /** @internal Threads started and exited over the runner's life. */
+  get threadCounts(): { started: number; exited: number } {
+    return { started: this.#threadsStarted, exited: this.#threadsExited };
+  }
+
+  /** piscina's run/wait time histograms (for health figures). */
+  get histogram(): Piscina['histogram'] | null {
+    return this.#pool?.histogram ?? null;
+  }
+
+  /**
+   * Runs a task on one of the runner's threads and resolves with its result.
+   * Rejects with a `TroupeError`: `ERR_QUEUE_FULL`, `ERR_TASK_TIMEOUT`,
+   * `ERR_TASK_ABORTED`, `ERR_WORKER_CRASHED`, `ERR_DATA_CLONE`,
+   * `ERR_TASK_FAILED` (the handler threw; see `cause`), `ERR_UNKNOWN_HANDLER`,
+   * `ERR_RUNNER_STOPPED`, `ERR_SHUTDOWN_IN_PROGRESS` or `ERR_RESTART_LIMIT`.
+   */
+  run<TResult = unknown, TEvent = unknown>(
+    payload?: unknown,
+    options?: RunOptions<TEvent>,
+  ): Promise<TResult> {
+    this.#submitted += 1;
+    if (this.#fast && options === undefined && this.#inFlight < this.#capacity) {
+      // The hot path: a plain module's default export, nothing to track per task.
+      this.#begin();
+      return (this.#pool as Piscina)
+        .run(payload)
+        .then(this.#onPlainValue, this.#onPlainError) as Promise<TResult>;
+    }
+    return this.#admit(payload, options as RunOptions | undefined) as Promise<TResult>;
+  }
+
+  /**
+   * Stops this runner with the three-phase protocol: admission closes, tasks
+   * in flight drain (aborted at the drain deadline), teardown runs, threads
+   * exit. Resolves once every thread exited and every port closed; the id
+   * can then be reused. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#close(this.#host.refusal() ?? this.#stoppedError());
+      this.#syncEdge();
+      this.#actor.send({
+        type: 'troupe.runner.stop',
+        reason: 'stop',
+        closeWhenDrained: true,
+        drainTimeoutMs: this.#host.drainingMs,
+      });
+      await this.#final;
+      await this.#releaseResources(true);
+    })();
+    return this.#stopping;
+  }
+
+  // ---- lifecycle hooks used by the troupe ---------------------------------
+
+  /** @internal Starts the actor; resolves when ready, rejects with the startup failure. */
+  start(): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#started = { resolve, reject };
+    });
+    this.#actor.start();
+    return ready;
+  }
+
+  /** @internal SIGNALING: refuse work, start draining, tell the threads. Resolves on their acks. */
+  beginShutdown(reason: string, refusal: TroupeError): Promise<void> {
+    this.#shutdownAck ??= (async () => {
+      this.#close(refusal);
+      this.#syncEdge();
+      this.#actor.send({
+        type: 'troupe.runner.stop',
+        reason: 'shutdown',
+        closeWhenDrained: false,
+        drainTimeoutMs: this.#host.drainingMs,
+      });
+      await Promise.allSettled(
+        [...this.#threads.values()].map((t) => t.channel?.call('shutdownNotice', reason)),
+      );
+    })();
+    return this.#shutdownAck;
+  }
+
+  /** @internal DRAINING: resolves when nothing is in flight (or the runner is done). */
+  whenDrained(): Promise<void> {
+    if (this.#isDrained()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** @internal The draining deadline passed: cooperative abort, then terminate. */
+  forceDrain(): Promise<void> {
+    this.#actor.send({ type: 'troupe.runner.abort' });
+    return this.whenDrained();
+  }
+
+  /** @internal CLOSING (as a resource): teardown, close channels, terminate threads. */
+  async closeNow(): Promise<void> {
+    this.#actor.send({ type: 'troupe.runner.close' });
+    await this.#final;
+    await this.#releaseResources(false);
+  }
+
+  /** @internal The closing deadline passed: terminate whatever is left. */
+  async forceClose(): Promise<void> {
+    this.#forcedAbort = true;
+    this.#actor.send({ type: 'troupe.runner.close' });
+    await this.#destroyPool();
+    await Promise.race([this.#final, new Promise((r) => setTimeout(r, 100).unref())]);
+  }
+
+  /** @internal Resolves when every thread this runner started has exited. */
+  async threadsExited(): Promise<void> {
+    await Promise.allSettled([...this.#threads.values()].map((t) => t.exited));
+  }
+
+  /** @internal Resolves when the actor reached `stopped` or `failed`. */
+  get final(): Promise<void> {
+    return this.#final;
+  }
+
+  /** @internal Pings every live thread over its channel. */
+  async probe(timeoutMs: number): Promise<{ threadId: number; ok: boolean; active: number }[]> {
+    const threads = [...this.#threads.values()];
+    return Promise.all(
+      threads.map(async (t) => {
+        if (t.channel === null) return { threadId: t.threadId, ok: false, active: 0 };
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const answer = await Promise.race([
+            t.channel.call('ping'),
+            new Promise<null>((resolve) => {
+              timer = setTimeout(() => {
+                resolve(null);
+              }, timeoutMs);
+              timer.unref();
+            }),
+          ]);
+          return answer === null
+            ? { threadId: t.threadId, ok: false, active: 0 }
+            : { threadId: t.threadId, ok: true, active: answer.active };
+        } catch {
+          return { threadId: t.threadId, ok: false, active: 0 };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+  }
+
+  /** @internal Asks for a full restart (health recovery). */
+  requestRestart(error: unknown): void {
+    this.#actor.send({ type: 'troupe.runner.restart', error: toErrorData(error), at: Date.now() });
+  }
+
+  // ---- admission ----------------------------------------------------------
+
+  #admit(payload: unknown, options: RunOptions | undefined): Promise<unknown> {
+    if (this.#gate === GATE_CLOSED) {
+      return this.#refuse(this.#refusalError ?? this.#stoppedError());
+    }
+    if (this.#inFlight + this.#held.length >= this.#capacity) {
+      return this.#refuse(
+        new QueueFullError(
+          `runner "${this.id}" is full: ${this.#inFlight + this.#held.length} tasks (threads ${this.#spec.threads} + maxQueue ${this.#spec.maxQueue})`,
+          { context: { runnerId: this.id, maxQueue: this.#spec.maxQueue } },
+        ),
+      );
+    }
+    if (this.#gate === GATE_HOLD) {
+      return new Promise((resolve, reject) => {
+        this.#held.push({ payload, options, resolve, reject });
+      });
+    }
+    return this.#execute(payload, options ?? EMPTY_RUN_OPTIONS);
+  }
+
+  #refuse(error: TroupeError): Promise<never> {
+    this.#rejected += 1;
+    return Promise.reject(error);
+  }
+
+  #execute(payload: unknown, options: RunOptions): Promise<unknown> {
+    const invalid = this.#checkOptions(options);
+    if (invalid !== null) return this.#refuse(invalid);
+    const handler = options.handler ?? 'default';
+    const seq = ++this.#seq;
+    if (!this.#handlers.has(handler)) {
+      return this.#refuse(
+        new UnknownHandlerError(
+          `runner "${this.id}" has no handler "${handler}" (it has: ${[...this.#handlers].join(', ') || 'none'})`,
+          { context: { runnerId: this.id, handler, taskId: `${this.id}#${seq}` } },
+        ),
+      );
+    }
+    const signal = options.signal;
+    if (signal?.aborted === true) {
+      this.#aborted += 1;
+      return Promise.reject(this.#abortedError(seq, handler, signal.reason));
+    }
+    const pool = this.#pool as Piscina;
+    const transferList = options.transfer as TransferListItem[] | undefined;
+    let task: unknown = payload;
+    let runOptions: {
+      name?: string;
+      filename?: string;
+      transferList?: TransferListItem[];
+      signal?: AbortHook;
+    };
+    if (this.#kind === 'defined') {
+      task = { s: seq, h: handler, p: payload } satisfies TaskEnvelope;
+      runOptions = { name: kDispatchName };
+    } else if (handler === 'default') {
+      runOptions = {};
+    } else {
+      runOptions = { filename: this.#spec.moduleUrl, name: handler };
+    }
+    if (transferList !== undefined) runOptions.transferList = transferList;
+    if (options.onEvent !== undefined) {
+      this.#taskListeners.set(seq, options.onEvent as (e: unknown, m: TaskEventMeta) => void);
+    }
+    const timeoutMs = options.timeoutMs ?? this.#spec.taskTimeoutMs;
+    const startedAt = this.#host.wantsTaskEvents ? performance.now() : 0;
+    this.#begin();
+    if (signal === undefined && timeoutMs === undefined) {
+      return pool.run(task, runOptions).then(
+        (value: unknown) => this.#settle(seq, handler, startedAt, value, null, false),
+        (error: unknown) => this.#settle(seq, handler, startedAt, undefined, error, true),
+      );
+    }
+    const hook = new AbortHook();
+    runOptions.signal = hook;
+    const work = pool.run(task, runOptions);
+    return this.#abortable(work, hook, seq, handler, startedAt, signal, timeoutMs);
+  }
+
+  #abortable(
+    work: Promise<unknown>,
+    hook: AbortHook,
+    seq: number,
+    handler: string,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      let grace: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const cancel = (error: TroupeError): void => {
+        if (done) return;
+        done = true;
+        cleanup();
+        this.#aborted += 1;
+        this.#emitSettled(seq, handler, startedAt, error);
+        reject(error);
+        if (this.#kind === 'defined') {
+          // Cooperative first: ctx.signal aborts in the thread; piscina
+          // terminates the thread only if the task outlives the grace period.
+          this.#broadcastAbort(seq, toErrorData(error));
+          grace = setTimeout(() => {
+            this.#fireHook(hook, error);
+          }, this.#spec.abortGraceMs);
+        } else {
+          this.#fireHook(hook, error);
+        }
+      };
+      const onAbort = (): void => {
+        cancel(this.#abortedError(seq, handler, signal?.reason));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          cancel(
+            new TaskTimeoutError(
+              `task ${this.id}#${seq} (handler "${handler}") timed out after ${timeoutMs} ms`,
+              {
+                context: { runnerId: this.id, taskId: `${this.id}#${seq}`, handler, timeoutMs },
+              },
+            ),
+          );
+        }, timeoutMs);
+      }
+      const finish = (value: unknown, error: unknown, failed: boolean): void => {
+        clearTimeout(grace);
+        if (done) {
+          // The caller already has its abort error; only account for the work.
+          this.#taskListeners.delete(seq);
+          this.#end();
+          return;
+        }
+        done = true;
+        cleanup();
+        try {
+          resolve(this.#settle(seq, handler, startedAt, value, error, failed));
+        } catch (settled) {
+          reject(settled as Error);
+        }
+      };
+      work.then(
+        (value) => {
+          finish(value, null, false);
+        },
+        (error: unknown) => {
+          finish(undefined, error, true);
+        },
+      );
+    });
+  }
+
+  #fireHook(hook: AbortHook, reason: unknown): void {
+    this.#firingAbort = true;
+    try {
+      hook.fire(reason);
+    } finally {
+      this.#firingAbort = false;
+    }
+  }
+
+  #checkOptions(options: RunOptions): InvalidConfigError | null {
+    if (typeof options !== 'object' || (options as unknown) === null) {
+      return new InvalidConfigError(`invalid "run options": expected an object`, {
+        context: { runnerId: this.id, field: 'options' },
+      });
+    }
+    const bad = (field: string, expected: string, value: unknown): InvalidConfigError =>
+      new InvalidConfigError(
+        `invalid "run options.${field}": expected ${expected}; got ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
+        { context: { runnerId: this.id, field } },
+      );
+    const { handler, timeoutMs, signal, transfer, onEvent } = options;
+    if (handler !== undefined && (typeof handler !== 'string' || handler.length === 0)) {
+      return bad('handler', 'a non-empty string', handler);
+    }
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    ) {
+      return bad('timeoutMs', 'a positive number of ms', timeoutMs);
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return bad('signal', 'an AbortSignal', signal);
+    }
+    if (transfer !== undefined && !Array.isArray(transfer)) {
+      return bad('transfer', 'an array of transferables', transfer);
+    }
+    if (onEvent !== undefined && typeof onEvent !== 'function') {
+      return bad('onEvent', 'a function', onEvent);
+    }
+    return null;
+  }
+
+  // ---- settlement ---------------------------------------------------------
+
+  readonly #onPlainValue = (value: unknown): unknown => {
+    this.#end();
+    this.#completed += 1;
+    return value;
+  };
+
+  readonly #onPlainError = (error: unknown): never => {
+    this.#end();
+    const mapped = this.#mapWorkError(error, 0, 'default');
+    this.#count(mapped);
+    throw mapped;
+  };
+
+  #settle(
+    seq: number,
+    handler: string,
+    startedAt: number,
+    value: unknown,
+    error: unknown,
+    failed: boolean,
+  ): unknown {
+    this.#taskListeners.delete(seq);
+    this.#end();
+    let mapped: TroupeError | null = null;
+    if (failed) {
+      mapped = this.#mapWorkError(error, seq, handler);
+    } else if (this.#kind === 'defined' && isTaskFailure(value)) {
+      mapped = this.#handlerError(value[kFailureKey], seq, handler);
+    }
+    if (mapped !== null) {
+      this.#count(mapped);
+      this.#emitSettled(seq, handler, startedAt, mapped);
+      throw mapped;
+    }
+    this.#completed += 1;
+    this.#emitSettled(seq, handler, startedAt, null);
+    return value;
+  }
+
+  #count(error: TroupeError): void {
+    if (error.code === 'ERR_TASK_ABORTED' || error.code === 'ERR_TASK_TIMEOUT') this.#aborted += 1;
+    else this.#failed += 1;
+  }
+
+  #emitSettled(seq: number, handler: string, startedAt: number, error: TroupeError | null): void {
+    if (!this.#host.wantsTaskEvents) return;
+    this.#host.emitTaskSettled({
+      runnerId: this.id,
+      taskId: `${this.id}#${seq}`,
+      handler,
+      ok: error === null,
+      code: error?.code ?? null,
+      durationMs: startedAt === 0 ? 0 : performance.now() - startedAt,
+    });
+  }
+
+  #handlerError(data: ErrorData, seq: number, handler: string): TroupeError {
+    const cause = fromErrorData(data);
+    const context = { runnerId: this.id, taskId: `${this.id}#${seq}`, handler };
+    if (cause instanceof TroupeError && cause.code === 'ERR_TASK_ABORTED') return cause;
+    if (cause instanceof TroupeError && cause.code === 'ERR_TASK_TIMEOUT') return cause;
+    if (cause instanceof TroupeError && cause.code === 'ERR_UNKNOWN_HANDLER') return cause;
+    if (this.#forcedAbort) {
+      return new TaskAbortedError(`task ${context.taskId} was aborted at the drain deadline`, {
+        cause,
+        context,
+      });
+    }
+    return new TaskFailedError(`task ${context.taskId} failed in "${handler}": ${cause.message}`, {
+      cause,
+      context,
+    });
+  }
+
+  #mapWorkError(error: unknown, seq: number, handler: string): TroupeError {
+    const taskId = seq === 0 ? undefined : `${this.id}#${seq}`;
+    const context = { runnerId: this.id, handler, ...(taskId === undefined ? {} : { taskId }) };
+    const kind = classifyWorkError(error, this.#crashErrors);
+    const failure = this.#actor.getSnapshot().context.failure;
+    if (this.#forcedAbort && (kind === 'terminated' || kind === 'crash' || kind === 'aborted')) {
+      return new TaskAbortedError(
+        `task ${taskId ?? 'on ' + this.id} was aborted: its thread was terminated at the shutdown deadline`,
+        { cause: error, context },
+      );
+    }
+    switch (kind) {
+      case 'crash':
+        return new WorkerCrashedError(
+          `the thread running task ${taskId ?? 'on ' + this.id} crashed: ${errorMessage(error)}`,
+          { cause: error, context },
+        );
+      case 'terminated':
+        if (failure !== null) {
+          const failed = fromErrorData(failure);
+          return toTroupeError(failed, 'ERR_RESTART_LIMIT', failed.message, context);
+        }
+        if (this.#gate === GATE_CLOSED) {
+          return new TaskAbortedError(
+            `task ${taskId ?? 'on ' + this.id} was aborted: runner "${this.id}" closed its threads`,
+            { cause: error, context },
+          );
+        }
+        return new WorkerCrashedError(
+          `task ${taskId ?? 'on ' + this.id} was lost: runner "${this.id}" is restarting its pool`,
+          { cause: error, context },
+        );
+      case 'aborted':
+        return new TaskAbortedError(`task ${taskId ?? 'on ' + this.id} was aborted`, {
+          cause: error,
+          context,
+        });
+      case 'clone':
+        return new DataCloneError(
+          `task ${taskId ?? 'on ' + this.id}: payload or result could not be cloned: ${errorMessage(error)}`,
+          { cause: error, context },
+        );
+      case 'handler':
+        if (error instanceof TroupeError) return error;
+        return new TaskFailedError(
+          `task ${taskId ?? 'on ' + this.id} failed in "${handler}": ${errorMessage(error)}`,
+          { cause: error, context },
+        );
+    }
+  }
+
+  #abortedError(seq: number, handler: string, reason: unknown): TaskAbortedError {
+    return new TaskAbortedError(`task ${this.id}#${seq} (handler "${handler}") was aborted`, {
+      ...(reason === undefined ? {} : { cause: reason }),
+      context: { runnerId: this.id, taskId: `${this.id}#${seq}`, handler },
+    });
+  }
+
+  #stoppedError(): RunnerStoppedError {
+    return new RunnerStoppedError(`runner "${this.id}" is ${this.#state} and takes no new tasks`, {
+      context: { runnerId: this.id, state: this.#state },
+    });
+  }
+
+  // ---- in-flight accounting -------------------------------------------------
+
+  #begin(): void {
+    if (this.#inFlight++ === 0) this.#edge();
+  }
+
+  #end(): void {
+    if (--this.#inFlight === 0) this.#edge();
+  }
+
+  #edge(): void {
+    if (this.#edgeScheduled) return;
+    this.#edgeScheduled = true;
+    // Coalesced: a burst of tasks (or await-run-await-run) costs at most one
+    // busy and one idle event, not two per task.
+    setImmediate(this.#syncEdgeCallback);
+  }
+
+  readonly #syncEdgeCallback = (): void => {
+    this.#edgeScheduled = false;
+    this.#syncEdge();
+  };
+
+  #syncEdge(): void {
+    const busy = this.#inFlight > 0;
+    if (busy === this.#reportedBusy) return;
+    this.#reportedBusy = busy;
+    this.#actor.send({ type: busy ? 'troupe.runner.busy' : 'troupe.runner.idle' });
+    if (!busy) this.#wakeDrainWaiters();
+  }
+
+  #isDrained(): boolean {
+    const snapshot = this.#actor.getSnapshot();
+    return (
+      snapshot.status === 'done' ||
+      snapshot.matches({ draining: 'drained' }) ||
+      snapshot.matches('closing')
+    );
+  }
+
+  #wakeDrainWaiters(): void {
+    if (this.#drainWaiters.length === 0 || !this.#isDrained()) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  // ---- state ----------------------------------------------------------------
+
+  #onSnapshot(snapshot: SnapshotFrom<typeof runnerMachine>): void {
+    const state = runnerStateOf(snapshot.value);
+    const previous = this.#state;
+    if (state !== previous) {
+      this.#state = state;
+      this.#applyGate(state);
+      this.emit('state', state, previous);
+      this.#host.emitState(this.id, state, previous);
+      this.#host.logger.debug({ runnerId: this.id, state, previous }, 'runner state');
+    }
+    this.#wakeDrainWaiters();
+    if (snapshot.status === 'done') this.#onDone(snapshot.context.failure);
+  }
+
+  #applyGate(state: RunnerState): void {
+    switch (state) {
+      case 'ready':
+      case 'busy':
+        if (this.#gate !== GATE_CLOSED) {
+          this.#gate = GATE_OPEN;
+          this.#updateFast();
+          this.#started?.resolve();
+          this.#started = null;
+          this.#flushHeld();
+        }
+        break;
+      case 'starting':
+      case 'restarting':
+        if (this.#gate === GATE_OPEN) {
+          this.#gate = GATE_HOLD;
+          this.#updateFast();
+        }
+        break;
+      case 'draining':
+      case 'closing':
+      case 'stopped':
+        this.#close(this.#host.refusal() ?? this.#stoppedError());
+        break;
+      case 'failed': {
+        const failure = this.#actor.getSnapshot().context.failure;
+        this.#close(
+          failure === null
+            ? this.#stoppedError()
+            : toTroupeError(fromErrorData(failure), 'ERR_RUNNER_STOPPED'),
+        );
+        break;
+      }
+    }
+  }
+
+  #updateFast(): void {
+    this.#fast =
+      this.#gate === GATE_OPEN &&
+      this.#kind === 'plain' &&
+      this.#handlers.has('default') &&
+      this.#spec.taskTimeoutMs === undefined &&
+      !this.#host.wantsTaskEvents;
+  }
+
+  /** @internal The troupe's `task:settled` listeners changed. */
+  refreshFastPath(): void {
+    this.#updateFast();
+  }
+
+  #close(error: TroupeError): void {
+    if (this.#gate === GATE_CLOSED && this.#refusalError !== null) {
+      // Keep the most specific refusal: a failure beats "stopped".
+      if (error.code === 'ERR_RUNNER_STOPPED' || error.code === 'ERR_SHUTDOWN_IN_PROGRESS') return;
+    }
+    this.#gate = GATE_CLOSED;
+    this.#refusalError = error;
+    this.#fast = false;
+    const held = this.#held;
+    this.#held = [];
+    for (const task of held) {
+      this.#rejected += 1;
+      task.reject(error);
+    }
+  }
+
+  #flushHeld(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const task of held) {
+      this.#execute(task.payload, task.options ?? EMPTY_RUN_OPTIONS).then(task.resolve, task.reject);
+    }
+  }
+
+  #onDone(failure: ErrorData | null): void {
+    if (this.#started !== null) {
+      const started = this.#started;
+      this.#started = null;
+      if (failure !== null) {
+        const error = fromErrorData(failure);
+        started.reject(this.#withWorkerPath(error));
+      } else {
+        started.reject(this.#host.refusal() ?? this.#stoppedError());
+      }
+    }
+    for (const t of this.#threads.values()) if (t.watchdog !== null) clearTimeout(t.watchdog);
+    this.#host.onFinal(this.id);
+  }
+
+  #withWorkerPath(error: Error): Error {
+    if (!(error instanceof TroupeError) || error.code !== 'ERR_RUNNER_STARTUP') return error;
+    if (error.context.workerPath !== undefined) return error;
+    return new RunnerStartupError(error.message, {
+      ...(error.cause === undefined ? {} : { cause: error.cause }),
+      context: { ...error.context, runnerId: this.id, workerPath: this.workerPath },
+    });
+  }
+
+  // ---- pool and threads ------------------------------------------------------
+
+  async #startPool(signal: AbortSignal): Promise<void> {
+    this.#poolClosing = false;
+    try {
+      await access(this.workerPath);
+    } catch (error) {
+      throw new RunnerStartupError(`worker module not found: ${this.workerPath}`, {
+        cause: error,
+        context: { runnerId: this.id, workerPath: this.workerPath },
+      });
+    }
+    const boot: WorkerBoot = {
+      runnerId: this.id,
+      moduleUrl: this.#spec.moduleUrl,
+      userData: this.#spec.workerData,
+    };
+    const started = new Promise<void>((resolve, reject) => {
+      this.#startup = { resolve, reject, remaining: this.#spec.threads };
+    });
+    started.catch(() => {});
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#startupFailed(new Error('startup abandoned'));
+      },
+      { once: true },
+    );
+    let pool: Piscina;
+    try {
+      pool = new Piscina({
+        filename: ENTRY_URL,
+        minThreads: this.#spec.threads,
+        maxThreads: this.#spec.threads,
+        idleTimeout: Infinity,
+        maxQueue: Infinity,
+        concurrentTasksPerWorker: 1,
+        atomics: this.#spec.atomics,
+        workerData: { [kBootKey]: boot },
+        ...(this.#spec.resourceLimits === undefined
+          ? {}
+          : { resourceLimits: this.#spec.resourceLimits }),
+        ...(this.#spec.env === undefined ? {} : { env: { ...this.#spec.env } }),
+        ...(this.#spec.execArgv === undefined ? {} : { execArgv: [...this.#spec.execArgv] }),
+      });
+    } catch (error) {
+      this.#startup = null;
+      throw new RunnerStartupError(`runner "${this.id}" could not create its threads`, {
+        cause: error,
+        context: { runnerId: this.id, workerPath: this.workerPath },
+      });
+    }
+    this.#pool = pool;
+    pool.on('error', (error: unknown) => {
+      this.#onPoolError(error);
+    });
+    pool.on('message', (message: unknown) => {
+      this.#onWorkerMessage(message);
+    });
+    pool.on('workerDestroy', (info: { id: number }) => {
+      if (this.#firingAbort) this.#terminatedByUs.add(info.id);
+    });
+    this.#trackThreads();
+    await started;
+  }
+
+  #startupFailed(error: unknown): void {
+    const startup = this.#startup;
+    if (startup === null) return;
+    this.#startup = null;
+    startup.reject(error);
+  }
+
+  #onPoolError(error: unknown): void {
+    if (typeof error === 'object' && error !== null) this.#crashErrors.add(error);
+    if (this.#startup !== null) {
+      this.#startupFailed(
+        new RunnerStartupError(`a thread of runner "${this.id}" failed during startup`, {
+          cause: error,
+          context: { runnerId: this.id, workerPath: this.workerPath },
+        }),
+      );
+      return;
+    }
+    this.#host.logger.debug({ runnerId: this.id, err: error }, 'pool error');
+  }
+
+  #trackThreads(): void {
+    const pool = this.#pool;
+    if (pool === null) return;
+    for (const worker of pool.threads) {
+      if (this.#known.has(worker)) continue;
+      this.#known.add(worker);
+      this.#attach(worker);
+    }
+  }
+
+  #attach(worker: Worker): void {
+    const threadId = worker.threadId;
+    let onExit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => {
+      onExit = resolve;
+    });
+    const record: ThreadRecord = {
+      threadId,
+      worker,
+      hello: false,
+      channel: null,
+      lastError: null,
+      watchdog: null,
+      exited,
+    };
+    this.#threads.set(threadId, record);
+    this.#threadsStarted += 1;
+    worker.on('error', (error: unknown) => {
+      if (typeof error === 'object' && error !== null) this.#crashErrors.add(error);
+      record.lastError = error;
+    });
+    worker.once('exit', (code: number) => {
+      this.#threadsExited += 1;
+      onExit(code);
+      this.#onThreadExit(record, code);
+    });
+    if (this.#startup === null && this.#actor.getSnapshot().context.everReady) {
+      // A replacement thread: it must say hello within the startup deadline.
+      record.watchdog = setTimeout(() => {
+        record.watchdog = null;
+        if (!record.hello && this.#threads.get(threadId) === record) {
+          this.#broken(
+            new RunnerStartupError(
+              `replacement thread ${threadId} of runner "${this.id}" did not start within ${this.#spec.startupTimeoutMs} ms`,
+              { context: { runnerId: this.id, threadId, workerPath: this.workerPath } },
+            ),
+          );
+        }
+      }, this.#spec.startupTimeoutMs);
+      record.watchdog.unref();
+    }
+  }
+
+  #onWorkerMessage(message: unknown): void {
+    if (!isHelloMessage(message)) return;
+    this.#onHello(message);
+  }
+
+  #onHello(message: HelloMessage): void {
+    const hello = message[kHelloKey];
+    let record = this.#threads.get(hello.threadId);
+    if (record === undefined) {
+      this.#trackThreads();
+      record = this.#threads.get(hello.threadId);
+    }
+    if (record === undefined) {
+      // The thread is already gone.
+      message.control.close();
+      message.events.close();
+      return;
+    }
+    record.hello = true;
+    if (record.watchdog !== null) {
+      clearTimeout(record.watchdog);
+      record.watchdog = null;
+    }
+    const threadId = hello.threadId;
+    record.channel = new Channel<ControlApi, EventsApi>(`${this.id}/thread-${threadId}`, {
+      callEndpoint: message.control,
+      exposeEndpoint: message.events,
+      localApi: {
+        emit: (seq: number, event: unknown) => {
+          this.#onTaskEvent(threadId, seq, event);
+        },
+      },
+      closeTimeoutMs: this.#spec.closeTimeoutMs,
+      ...(this.#host.inspect === undefined ? {} : { inspect: this.#host.inspect }),
+      onError: (error) => {
+        this.#host.reportError(error, {
+          runnerId: this.id,
+          threadId,
+          component: 'channel',
+          operation: 'channel',
+        });
+      },
+    });
+    this.#registerThreadResources(record);
+    if (!hello.ok) {
+      const cause = hello.error === null ? undefined : fromErrorData(hello.error);
+      const error = new RunnerStartupError(
+        `worker module ${this.workerPath} failed to load in thread ${threadId}: ${cause?.message ?? 'unknown error'}`,
+        {
+          ...(cause === undefined ? {} : { cause }),
+          context: { runnerId: this.id, threadId, workerPath: this.workerPath },
+        },
+      );
+      if (this.#startup !== null) this.#startupFailed(error);
+      else this.#broken(error);
+      return;
+    }
+    this.#kind = hello.kind;
+    this.#handlers = new Set(hello.handlers);
+    const startup = this.#startup;
+    if (startup !== null) {
+      startup.remaining -= 1;
+      if (startup.remaining <= 0) {
+        this.#startup = null;
+        startup.resolve();
+      }
+    }
+  }
+
+  #onTaskEvent(threadId: number, seq: number, event: unknown): void {
+    const meta: TaskEventMeta = { runnerId: this.id, taskId: `${this.id}#${seq}`, threadId };
+    const listener = this.#taskListeners.get(seq);
+    try {
+      listener?.(event, meta);
+      this.emit('event', event, meta);
+    } catch (error) {
+      this.#host.reportError(error, {
+        runnerId: this.id,
+        taskId: meta.taskId,
+        component: 'runner',
+        operation: 'event listener',
+      });
+    }
+  }
+
+  #onThreadExit(record: ThreadRecord, code: number): void {
+    if (record.watchdog !== null) {
+      clearTimeout(record.watchdog);
+      record.watchdog = null;
+    }
+    if (this.#threads.get(record.threadId) === record) this.#threads.delete(record.threadId);
+    const exitData: ErrorData = {
+      _tag: 'Error',
+      name: 'Error',
+      message: `thread ${record.threadId} exited with code ${code}`,
+    };
+    record.channel?.peerGone(exitData);
+    void this.#releaseThreadResources(record);
+    const expected = this.#poolClosing || this.#terminatedByUs.delete(record.threadId);
+    if (expected) return;
+    const cause: unknown = record.lastError ?? new Error(`thread exited with code ${code}`);
+    const why = record.lastError === null ? '' : `: ${errorMessage(record.lastError)}`;
+    if (this.#startup !== null) {
+      this.#startupFailed(
+        new RunnerStartupError(
+          `thread ${record.threadId} of runner "${this.id}" exited with code ${code} during startup: ${errorMessage(cause)}`,
+          { cause, context: { runnerId: this.id, threadId: record.threadId, workerPath: this.workerPath } },
+        ),
+      );
+      return;
+    }
+    if (!record.hello) {
+      this.#broken(
+        new RunnerStartupError(
+          `replacement thread ${record.threadId} of runner "${this.id}" exited with code ${code} while loading ${this.workerPath}`,
+          { cause, context: { runnerId: this.id, threadId: record.threadId, workerPath: this.workerPath } },
+        ),
+      );
+      return;
+    }
+    this.#crashes += 1;
+    const crash = new WorkerCrashedError(
+      `thread ${record.threadId} of runner "${this.id}" exited with code ${code}${why}`,
+      { cause, context: { runnerId: this.id, threadId: record.threadId, exitCode: code } },
+    );
+    this.#host.reportError(crash, {
+      runnerId: this.id,
+      threadId: record.threadId,
+      component: 'runner',
+      operation: 'thread',
+    });
+    this.#actor.send({
+      type: 'troupe.runner.crashed',
+      error: toErrorData(crash),
+      normal: code === 0,
+      at: Date.now(),
+    });
+    this.#trackThreads();
+    const pool = this.#pool;
+    if (pool !== null && !this.#poolClosing && pool.threads.length < this.#spec.threads) {
+      this.#broken(crash);
+    }
+  }
+
+  #broken(error: TroupeError): void {
+    this.#host.reportError(error, { runnerId: this.id, component: 'runner', operation: 'pool' });
+    this.#actor.send({ type: 'troupe.runner.broken', error: toErrorData(error), at: Date.now() });
+  }
+
+  #registerThreadResources(record: ThreadRecord): void {
+    const resources = this.#host.resources;
+    if (!resources.has(this.id) || resources.closing) return;
+    const threadResource = `${this.id}/thread-${record.threadId}`;
+    const channel = record.channel;
+    try {
+      resources.registerInternal([
+        {
+          id: threadResource,
+          kind: 'thread',
+          requiredBy: [this.id],
+          close: async () => {
+            await record.worker.terminate();
+          },
+          closeTimeoutMs: this.#spec.closeTimeoutMs,
+        },
+        ...(channel === null
+          ? []
+          : [
+              {
+                id: channel.id + '/channel',
+                kind: 'channel' as const,
+                requiredBy: [this.id],
+                close: () => channel.close(),
+                closeTimeoutMs: this.#spec.closeTimeoutMs,
+              },
+            ]),
+      ]);
+      resources.markOpen(threadResource);
+      if (channel !== null) resources.markOpen(channel.id + '/channel');
+    } catch (error) {
+      this.#host.logger.debug({ runnerId: this.id, err: error }, 'thread resources not registered');
+    }
+  }
+
+  async #releaseThreadResources(record: ThreadRecord): Promise<void> {
+    const resources = this.#host.resources;
+    const ids = [`${this.id}/thread-${record.threadId}`];
+    if (record.channel !== null) ids.push(record.channel.id + '/channel');
+    await Promise.all(ids.map((id) => resources.release(id)));
+  }
+
+  async #releaseResources(includeRunner: boolean): Promise<void> {
+    const resources = this.#host.resources;
+    const ids = resources
+      .list()
+      .filter((r) => r.id.startsWith(`${this.id}/thread-`))
+      .map((r) => r.id);
+    await Promise.all(ids.map((id) => resources.release(id)));
+    if (includeRunner) await resources.release(this.id);
+  }
+
+  #notifyThreads(): void {
+    for (const record of this.#threads.values()) {
+      record.channel?.call('shutdownNotice', `runner "${this.id}" is draining`).catch(() => {});
+    }
+  }
+
+  #broadcastAbort(seq: number, reason: ErrorData): void {
+    for (const record of this.#threads.values()) {
+      record.channel?.call('abortTask', seq, reason).catch(() => {});
+    }
+  }
+
+  #abortInFlight(): void {
+    this.#forcedAbort = true;
+    const reason = toErrorData(
+      new TaskAbortedError(`runner "${this.id}" missed its drain deadline`, {
+        context: { runnerId: this.id, phase: 'draining' },
+      }),
+    );
+    for (const record of this.#threads.values()) {
+      record.channel?.call('abortAll', reason).catch(() => {});
+    }
+  }
+
+  async #teardownThreads(boundMs: number): Promise<void> {
+    const calls = [...this.#threads.values()]
+      .filter((t) => t.channel !== null && t.channel.state === 'open')
+      .map((t) => (t.channel as ThreadChannel).call('teardown'));
+    if (calls.length === 0) return;
+    await settleWithin(Promise.allSettled(calls), boundMs);
+  }
+
+  async #destroyPool(): Promise<void> {
+    const pool = this.#pool;
+    if (pool === null) return;
+    this.#poolClosing = true;
+    for (const record of this.#threads.values()) {
+      if (record.watchdog !== null) {
+        clearTimeout(record.watchdog);
+        record.watchdog = null;
+      }
+    }
+    const exits = [...this.#threads.values()].map((t) => t.exited);
+    await pool.destroy();
+    await Promise.allSettled(exits);
+    if (this.#pool === pool) this.#pool = null;
+    for (const record of [...this.#threads.values()]) {
+      record.channel?.peerGone({ _tag: 'Error', name: 'Error', message: 'pool destroyed' });
+    }
+  }
+
+  async #releasePool(): Promise<void> {
+    await this.#destroyPool();
+    for (const record of this.#threads.values()) await record.channel?.closed;
+  }
+
+  async #terminateThreads(): Promise<void> {
+    this.#forcedAbort = true;
+    await this.#teardownThreads(this.#spec.abortGraceMs);
+    await this.#destroyPool();
+    this.#wakeDrainWaiters();
+  }
+
+  async #closePool(): Promise<void> {
+    await this.#teardownThreads(Math.max(1, this.#spec.closeTimeoutMs / 2));
+    await this.#destroyPool();
+    const channels = [...this.#threads.values()].map((t) => t.channel?.close());
+    await Promise.allSettled(channels);
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

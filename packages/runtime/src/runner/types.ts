@@ -1,0 +1,76 @@
+import type { TransferListItem } from 'node:worker_threads';
+import type { ErrorCode, RunnerState, TroupeError, TroupeErrorContext } from '@troupe/core';
+import type { InspectOption } from '../inspect.js';
+import type { Logger } from '../logger.js';
+import type { ResourceManager } from '../resources/ResourceManager.js';
+
+/** Where an event emitted by a task came from. */
+export interface TaskEventMeta {
+  readonly runnerId: string;
+  readonly taskId: string;
+  readonly threadId: number;
+}
+
+/** Options of `runner.run()`. */
+export interface RunOptions<TEvent = unknown> {
+  /** The handler to call: a named export (plain module) or a `handlers` key (`defineRunner`). Default `'default'`. */
+  readonly handler?: string;
+  /** Cancels the task: the promise rejects with `ERR_TASK_ABORTED` at once. */
+  readonly signal?: AbortSignal;
+  /** Transferred, not cloned (ArrayBuffers, MessagePorts). */
+  readonly transfer?: readonly TransferListItem[];
+  /** Rejects with `ERR_TASK_TIMEOUT` after this long. Default: the runner's `taskTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Receives the events this task emits (before the promise settles). */
+  readonly onEvent?: (event: TEvent, meta: TaskEventMeta) => void;
+}
+
+/** Counters of one runner. `submitted = completed + failed + aborted + rejected + inFlight + queued`. */
+export interface RunnerStats {
+  readonly id: string;
+  readonly state: RunnerState;
+  readonly threads: number;
+  /** Tasks in the pool (running or in piscina's queue). */
+  readonly inFlight: number;
+  /** Tasks held while the runner restarts. */
+  readonly queued: number;
+  readonly submitted: number;
+  readonly completed: number;
+  /** Rejected by their handler, a crash or a clone error. */
+  readonly failed: number;
+  /** Cancelled, timed out, or aborted at a shutdown deadline. */
+  readonly aborted: number;
+  /** Refused at admission (queue full, stopped, shutting down, bad options). */
+  readonly rejected: number;
+  readonly restarts: number;
+  readonly crashes: number;
+}
+
+/** `task:settled` event payload. */
+export interface TaskSettledEvent {
+  readonly runnerId: string;
+  readonly taskId: string;
+  readonly handler: string;
+  readonly ok: boolean;
+  readonly code: ErrorCode | null;
+  readonly durationMs: number;
+}
+
+/** What a runner needs from its troupe. */
+export interface RunnerHost {
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly inspect: InspectOption | undefined;
+  readonly resources: ResourceManager;
+  readonly drainingMs: number;
+  readonly abortGraceMs: number;
+  /** True when someone listens to `task:settled` (per-task timing costs). */
+  readonly wantsTaskEvents: boolean;
+  reportError(error: unknown, context: TroupeErrorContext): void;
+  emitState(runnerId: string, state: RunnerState, previous: RunnerState | null): void;
+  emitTaskSettled(event: TaskSettledEvent): void;
+  /** The runner reached `stopped` or `failed`. */
+  onFinal(runnerId: string): void;
+  /** The error that refuses work troupe-wide (shutdown), or null. */
+  refusal(): TroupeError | null;
+}

@@ -1,0 +1,264 @@
+// The module piscina loads in every thread of a runner. It imports the
+// user's worker module, runs `setup`, opens the thread's channel (control
+// port: main → thread calls; events port: thread → main calls) and says
+// hello through `parentPort`. For a plain module its default export *is*
+// the user's default function, so plain tasks pay nothing extra here.
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import {
+  ShutdownInProgressError,
+  TaskAbortedError,
+  UnknownHandlerError,
+  fromErrorData,
+  toErrorData,
+  type ErrorData,
+} from '@troupe/core/errors';
+import * as Comlink from 'comlink';
+import { toWireApi } from '../channel/toWireApi.js';
+import {
+  kBootKey,
+  kFailureKey,
+  kHelloKey,
+  type ControlApi,
+  type EventsApi,
+  type HelloMessage,
+  type TaskEnvelope,
+  type TaskFailure,
+  type WorkerBoot,
+  type WorkerModuleKind,
+} from '../protocol.js';
+import {
+  isRunnerDefinition,
+  type DefinedRunner,
+  type RunnerDefinition,
+  type SetupContext,
+  type TaskContext,
+} from './defineRunner.js';
+
+if (parentPort === null) {
+  throw new Error('@troupe/runtime worker entry must be loaded by a runner, in a worker thread');
+}
+const port = parentPort;
+const maybeBoot = (workerData as Record<string, unknown> | null)?.[kBootKey] as
+  | WorkerBoot
+  | undefined;
+if (maybeBoot === undefined) {
+  throw new Error('@troupe/runtime worker entry started without its boot data');
+}
+const boot: WorkerBoot = maybeBoot;
+
+interface TaskState {
+  readonly seq: number;
+  readonly handler: string;
+  controller: AbortController | null;
+  abortReason: ErrorData | null;
+  pendingEmits: number;
+  onEmitsDrained: (() => void) | null;
+}
+
+const PRE_ABORTED_LIMIT = 1024;
+const shutdownController = new AbortController();
+const active = new Map<number, TaskState>();
+// Aborts that arrived before their task did (the two travel on different ports).
+const preAborted = new Map<number, ErrorData>();
+let definition: DefinedRunner<RunnerDefinition> | null = null;
+let events: Comlink.Remote<EventsApi> | null = null;
+let teardown: Promise<void> | null = null;
+
+const setupContext: SetupContext = {
+  runnerId: boot.runnerId,
+  threadId,
+  workerData: boot.userData,
+  shutdownSignal: shutdownController.signal,
+};
+
+function abortTaskState(state: TaskState, reason: ErrorData): void {
+  if (state.abortReason !== null) return;
+  state.abortReason = reason;
+  state.controller?.abort(fromErrorData(reason));
+}
+
+class Context implements TaskContext {
+  readonly #state: TaskState;
+  constructor(state: TaskState) {
+    this.#state = state;
+  }
+  get runnerId(): string {
+    return setupContext.runnerId;
+  }
+  get taskId(): string {
+    return `${setupContext.runnerId}#${this.#state.seq}`;
+  }
+  get threadId(): number {
+    return threadId;
+  }
+  get handler(): string {
+    return this.#state.handler;
+  }
+  get signal(): AbortSignal {
+    const state = this.#state;
+    if (state.controller === null) {
+      state.controller = new AbortController();
+      if (state.abortReason !== null) state.controller.abort(fromErrorData(state.abortReason));
+    }
+    return state.controller.signal;
+  }
+  get shutdownSignal(): AbortSignal {
+    return shutdownController.signal;
+  }
+  emit(event: unknown): Promise<void> {
+    const state = this.#state;
+    if (events === null) return Promise.reject(new Error('events channel not open'));
+    state.pendingEmits += 1;
+    const done = (): void => {
+      state.pendingEmits -= 1;
+      if (state.pendingEmits === 0 && state.onEmitsDrained !== null) state.onEmitsDrained();
+    };
+    const sent = events.emit(state.seq, event);
+    sent.then(done, done);
+    return sent;
+  }
+}
+
+function failure(error: unknown): TaskFailure {
+  return { [kFailureKey]: toErrorData(error) };
+}
+
+// Events a task emitted travel on the thread's channel, its result on
+// piscina's port: hold the result until the channel acknowledged them all.
+function afterEmits<T>(state: TaskState, value: T): T | Promise<T> {
+  active.delete(state.seq);
+  if (state.pendingEmits === 0) return value;
+  return new Promise<T>((resolve) => {
+    state.onEmitsDrained = () => {
+      resolve(value);
+    };
+  });
+}
+
+function dispatch(envelope: TaskEnvelope): unknown {
+  const handlers = definition?.handlers;
+  const fn = handlers?.[envelope.h];
+  if (fn === undefined) {
+    return failure(
+      new UnknownHandlerError(`handler "${envelope.h}" is not defined`, {
+        context: { runnerId: setupContext.runnerId, handler: envelope.h },
+      }),
+    );
+  }
+  const early = preAborted.get(envelope.s);
+  if (early !== undefined) {
+    preAborted.delete(envelope.s);
+    return failure(fromErrorData(early));
+  }
+  const state: TaskState = {
+    seq: envelope.s,
+    handler: envelope.h,
+    controller: null,
+    abortReason: null,
+    pendingEmits: 0,
+    onEmitsDrained: null,
+  };
+  active.set(envelope.s, state);
+  let out: unknown;
+  try {
+    out = (fn as (payload: unknown, ctx: TaskContext) => unknown)(envelope.p, new Context(state));
+  } catch (error) {
+    return afterEmits(state, failure(error));
+  }
+  if (out instanceof Promise) {
+    return out.then(
+      (value: unknown) => afterEmits(state, value),
+      (error: unknown) => afterEmits(state, failure(error)),
+    );
+  }
+  return afterEmits(state, out);
+}
+
+const control: ControlApi = {
+  ping() {
+    return { threadId, active: active.size, heapUsed: process.memoryUsage().heapUsed };
+  },
+  shutdownNotice(reason: string) {
+    if (!shutdownController.signal.aborted) {
+      shutdownController.abort(
+        new ShutdownInProgressError(`shutdown: ${reason}`, {
+          context: { runnerId: setupContext.runnerId, threadId },
+        }),
+      );
+    }
+    return true;
+  },
+  abortTask(seq: number, reason: ErrorData) {
+    const state = active.get(seq);
+    if (state !== undefined) {
+      abortTaskState(state, reason);
+      return true;
+    }
+    if (preAborted.size >= PRE_ABORTED_LIMIT) {
+      const oldest = preAborted.keys().next();
+      if (oldest.done !== true) preAborted.delete(oldest.value);
+    }
+    preAborted.set(seq, reason);
+    return false;
+  },
+  abortAll(reason: ErrorData) {
+    for (const state of active.values()) abortTaskState(state, reason);
+    return active.size;
+  },
+  teardown() {
+    teardown ??= (async () => {
+      await definition?.teardown?.(setupContext);
+    })();
+    return teardown;
+  },
+};
+
+function unknownDefault(): never {
+  throw new UnknownHandlerError('the worker module has no default export function', {
+    context: { runnerId: setupContext.runnerId, handler: 'default' },
+  });
+}
+
+async function start(): Promise<(payload: unknown) => unknown> {
+  const controlChannel = new MessageChannel();
+  const eventsChannel = new MessageChannel();
+  let kind: WorkerModuleKind = 'plain';
+  let handlers: string[] = [];
+  let error: ErrorData | null = null;
+  let plainDefault: unknown;
+  try {
+    const mod = (await import(boot.moduleUrl)) as Record<string, unknown>;
+    const exported: unknown = await mod.default;
+    if (isRunnerDefinition(exported)) {
+      kind = 'defined';
+      definition = exported;
+      handlers = Object.keys(exported.handlers);
+      await exported.setup?.(setupContext);
+    } else {
+      plainDefault = exported;
+      handlers = Object.keys(mod).filter(
+        (name) => typeof mod[name] === 'function' || (name === 'default' && typeof exported === 'function'),
+      );
+    }
+  } catch (thrown) {
+    error = toErrorData(thrown);
+  }
+  Comlink.expose(toWireApi(control), controlChannel.port1);
+  events = Comlink.wrap<EventsApi>(eventsChannel.port1);
+  const hello: HelloMessage = {
+    [kHelloKey]: { threadId, ok: error === null, error, kind, handlers },
+    control: controlChannel.port2,
+    events: eventsChannel.port2,
+  };
+  port.postMessage(hello, [controlChannel.port2, eventsChannel.port2]);
+  return typeof plainDefault === 'function'
+    ? (plainDefault as (payload: unknown) => unknown)
+    : unknownDefault;
+}
+
+const started = start();
+
+/** piscina's default handler: the plain module's default export. */
+export default started;
+/** piscina's handler for `defineRunner` tasks. */
+export const dispatchTask = started.then(() => dispatch);
