@@ -36,5 +36,7 @@ export function fullJitterDelay(
   options: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  return Math.floor(random() * (backoffCeiling(attempt, options) + 1));
+  // Whole milliseconds in [0, floor(ceiling)]: never above the ceiling, even
+  // when base or cap are fractional.
+  return Math.floor(random() * (Math.floor(backoffCeiling(attempt, options)) + 1));
 }

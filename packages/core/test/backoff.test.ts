@@ -83,6 +83,35 @@ describe('fullJitterDelay', () => {
     expect(fullJitterDelay(0, options, () => 0.5)).toBe(50);
   });
 
+  it('never exceeds a fractional ceiling: whole ms in [0, floor(ceiling)]', () => {
+    // baseMs 0.5: the ceiling of attempt 0 is 0.5 ms, so 0 is the only whole delay allowed.
+    const half = { baseMs: 0.5, capMs: 10_000 };
+    expect(backoffCeiling(0, half)).toBe(0.5);
+    expect(fullJitterDelay(0, half, () => 0)).toBe(0);
+    expect(fullJitterDelay(0, half, () => 0.999999)).toBe(0);
+    const random = mulberry32(9);
+    const draws = Array.from({ length: 1_000 }, () => fullJitterDelay(0, half, random));
+    expect(new Set(draws)).toEqual(new Set([0]));
+    // Attempt 1 doubles it to a whole 1 ms: 1 is reachable again.
+    expect(fullJitterDelay(1, half, () => 0.999999)).toBe(1);
+
+    // A fractional cap: the ceiling is 250.7 ms, so the longest delay is 250 ms.
+    const fractionalCap = { baseMs: 100, capMs: 250.7 };
+    expect(backoffCeiling(5, fractionalCap)).toBe(250.7);
+    expect(fullJitterDelay(5, fractionalCap, () => 0.999999)).toBe(250);
+    expect(fullJitterDelay(5, fractionalCap, () => 0)).toBe(0);
+
+    // baseMs 1.5: ceiling 1.5, so 0 and 1 ms, each with the same chance.
+    const oneAndAHalf = mulberry32(11);
+    const counts = [0, 0];
+    for (let i = 0; i < 10_000; i++) {
+      const d = fullJitterDelay(0, { baseMs: 1.5, capMs: 10_000 }, oneAndAHalf);
+      counts[d] = (counts[d] ?? 0) + 1;
+    }
+    expect(counts).toHaveLength(2);
+    for (const count of counts) expect(Math.abs(count - 5_000)).toBeLessThan(250);
+  });
+
   it('uses Math.random by default', () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0.25);
     expect(fullJitterDelay(2, options)).toBe(100);

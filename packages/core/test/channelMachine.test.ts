@@ -19,7 +19,8 @@
  * | closing | peerGone -> closed (recordPeerGone)       | C05     |
  * | closed  | (entry releasePort, exactly once)         | C01-C06 |
  *
- * C99 checks this table mechanically through the inspection API.
+ * C99 checks this table mechanically through the inspection API (it relies
+ * on the tests before it: run the whole file).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';

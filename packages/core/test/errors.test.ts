@@ -235,24 +235,33 @@ describe('toErrorData / fromErrorData', () => {
     expect(rebuilt).not.toHaveProperty('code');
   });
 
-  it('turns context values that cannot be cloned into strings and drops undefined ones', () => {
+  it('turns context values that are not plain into strings and drops undefined ones', () => {
+    const fn = () => 1;
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
     const error = new InvalidConfigError('bad option', {
       context: {
         component: 'runner',
         big: 10n,
-        fn: () => 1,
+        sym: Symbol('tag'),
+        fn,
         nested: { a: 1 },
         mixed: [1, { b: 2 }],
+        cyclic,
         missing: undefined,
       },
     });
     const data = structuredClone(toErrorData(error));
     expect(data.context).toEqual({
       component: 'runner',
+      // Primitives and functions are spelled with String(), objects with JSON.
       big: '10',
-      fn: '() => 1',
-      nested: '[object Object]',
-      mixed: '1,[object Object]',
+      sym: 'Symbol(tag)',
+      fn: String(fn),
+      nested: '{"a":1}',
+      mixed: '[1,{"b":2}]',
+      // JSON cannot spell a cycle: Object.prototype.toString.
+      cyclic: '[object Object]',
     });
   });
 
@@ -265,15 +274,36 @@ describe('toErrorData / fromErrorData', () => {
       message: '{"reason":"x"}',
     });
     expect(toErrorData(null)).toEqual({ _tag: 'Thrown', name: 'object', message: 'null' });
+    // Other primitives and functions are spelled with String() and keep their type as name.
+    const fn = () => 1;
     expect(toErrorData(undefined)).toEqual({
       _tag: 'Thrown',
       name: 'undefined',
       message: 'undefined',
     });
     expect(toErrorData(10n)).toEqual({ _tag: 'Thrown', name: 'bigint', message: '10' });
+    expect(toErrorData(10n).message).toBe('10');
+    expect(toErrorData(-0.5).message).toBe('-0.5');
+    expect(toErrorData(Number.NaN).message).toBe('NaN');
+    expect(toErrorData(true)).toEqual({ _tag: 'Thrown', name: 'boolean', message: 'true' });
+    expect(toErrorData(Symbol('s'))).toEqual({
+      _tag: 'Thrown',
+      name: 'symbol',
+      message: 'Symbol(s)',
+    });
+    expect(toErrorData(fn)).toEqual({ _tag: 'Thrown', name: 'function', message: String(fn) });
+    expect(toErrorData(fn).message).toContain('=> 1');
+    // Objects JSON cannot spell fall back to Object.prototype.toString.
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    expect(toErrorData(circular).message).toBe('[object Object]');
+    expect(toErrorData(circular)).toEqual({
+      _tag: 'Thrown',
+      name: 'object',
+      message: '[object Object]',
+    });
+    const cyclicArray: unknown[] = [];
+    cyclicArray.push(cyclicArray);
+    expect(toErrorData(cyclicArray).message).toBe('[object Array]');
 
     const rebuilt = acrossThreads('boom');
     expect(rebuilt).toBeInstanceOf(Error);
@@ -399,6 +429,12 @@ describe('toTroupeError', () => {
     const fromObject = toTroupeError(thrown);
     expect(fromObject.message).toBe('{"status":500}');
     expect(fromObject.cause).toBe(thrown);
+
+    const fromBigint = toTroupeError(10n);
+    expect(fromBigint.message).toBe('10');
+    expect(fromBigint.cause).toBe(10n);
+    expect(toTroupeError(Symbol('gone')).message).toBe('Symbol(gone)');
+    expect(toTroupeError(undefined).message).toBe('undefined');
   });
 });
 

@@ -20,13 +20,15 @@
  * | closing    | onError -> failed (recordError)        | S03, S04 |
  * | closing    | after closeTimeout -> forced (timeout) | S05      |
  *
- * S99 checks this table mechanically through the inspection API.
+ * S99 checks this table mechanically through the inspection API (it relies
+ * on the tests before it: run the whole file).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
 import {
   fromErrorData,
   ErrorCodes,
+  ResourceCloseError,
   ResourceCloseTimeoutError,
   ResourceEventTypes,
   resourceMachine,
@@ -100,7 +102,7 @@ describe('resourceMachine', () => {
     expect(r.snapshot().output).toEqual({ id: 'db', outcome: 'closed', error: null });
   });
 
-  it('S03 a close that rejects ends in failed with the error as data', async () => {
+  it('S03 a close that rejects ends in failed with a ResourceCloseError caused by the error, as data', async () => {
     const r = startResource();
     r.send(open);
     r.send(close);
@@ -109,22 +111,41 @@ describe('resourceMachine', () => {
     await flush();
     expect(r.snapshot().value).toBe('failed');
     expect(r.snapshot().status).toBe('done');
-    expect(r.snapshot().output).toEqual({
+    const output = r.snapshot().output;
+    expect(output).toEqual({
       id: 'db',
       outcome: 'failed',
       error: {
-        _tag: 'Error',
-        name: 'Error',
-        message: 'connection reset',
-        code: 'ECONNRESET',
-        stack: error.stack,
+        _tag: 'TroupeError',
+        name: 'ResourceCloseError',
+        code: ErrorCodes.RESOURCE_CLOSE_FAILED,
+        message: 'resource "db" failed to close: connection reset',
+        context: { resourceId: 'db' },
+        cause: {
+          _tag: 'Error',
+          name: 'Error',
+          message: 'connection reset',
+          code: 'ECONNRESET',
+          stack: error.stack,
+        },
       },
     });
+    expect(r.snapshot().context.error).toEqual(output?.error);
     // The output is plain data: it survives a thread boundary.
-    expect(structuredClone(r.snapshot().output)).toEqual(r.snapshot().output);
+    expect(structuredClone(output)).toEqual(output);
+    // The recorded error rebuilds into its class, with the original error as cause.
+    const rebuilt = fromErrorData(output!.error!);
+    expect(rebuilt).toBeInstanceOf(ResourceCloseError);
+    expect(rebuilt).toMatchObject({
+      code: ErrorCodes.RESOURCE_CLOSE_FAILED,
+      message: 'resource "db" failed to close: connection reset',
+      context: { resourceId: 'db' },
+    });
+    expect(rebuilt.cause).toBeInstanceOf(Error);
+    expect(rebuilt.cause).toMatchObject({ message: 'connection reset', code: 'ECONNRESET' });
   });
 
-  it('S04 a close that throws a non-Error still reports it', async () => {
+  it('S04 a close that throws a non-Error still reports it as the cause', async () => {
     const r = startResource();
     r.send(close);
     r.closeResource.last().reject('pool already ended');
@@ -133,7 +154,14 @@ describe('resourceMachine', () => {
     expect(r.snapshot().output).toEqual({
       id: 'db',
       outcome: 'failed',
-      error: { _tag: 'Thrown', name: 'string', message: 'pool already ended' },
+      error: {
+        _tag: 'TroupeError',
+        name: 'ResourceCloseError',
+        code: ErrorCodes.RESOURCE_CLOSE_FAILED,
+        message: 'resource "db" failed to close: pool already ended',
+        context: { resourceId: 'db' },
+        cause: { _tag: 'Thrown', name: 'string', message: 'pool already ended' },
+      },
     });
   });
 

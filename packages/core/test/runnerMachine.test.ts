@@ -1,5 +1,5 @@
 /*
- * runnerMachine: 15 states, 42 transitions. Every `after` runs on a
+ * runnerMachine: 15 states, 45 transitions. Every `after` runs on a
  * SimulatedClock; `Date.now` (used by the machine for events without `at`)
  * is pinned to that clock. Test ids refer to the `it` titles below.
  *
@@ -26,7 +26,9 @@
  * | starting          | onError [else] -> closing (failRestartLimit)      | R34           |
  * | starting          | after startupTimeout [neverReady] -> closing      | R05           |
  * | starting          | after startupTimeout [mayRestart] -> restarting   | R35           |
+ * |                   |   (recordStartupTimeout, countRestart)            |               |
  * | starting          | after startupTimeout [else] -> closing            | R36           |
+ * |                   |   (failRestartLimitOnTimeout: cause = timeout)    |               |
  * | starting          | stop -> closing (recordStop)                      | R06           |
  * | running.ready     | busy -> busy                                      | R02           |
  * | running.ready     | stop -> draining.drained                          | R07, R09      |
@@ -48,15 +50,18 @@
  * | .releasing        | onError -> waiting                                | R31           |
  * | .waiting          | after restartDelay -> starting                    | R30, R31, R32 |
  * | draining          | (entry notifyDraining)                            | R07, R10      |
- * | draining          | close -> closing                                  | R09, R18      |
- * | draining.flushing | idle -> drained                                   | R10           |
+ * | draining.flushing | idle -> drained                                   | R10, R43      |
  * | draining.flushing | abort -> aborting                                 | R13           |
  * | draining.flushing | after drainTimeout -> aborting                    | R11, R12      |
- * | draining.aborting | idle -> drained (entry markForced, abortInFlight) | R13           |
+ * | draining.flushing | close -> closing (markForced)                     | R18           |
+ * | draining.aborting | idle -> drained (entry markForced, abortInFlight) | R13, R43      |
  * | draining.aborting | after abortGrace -> terminating                   | R15, R16      |
+ * | draining.aborting | close -> closing (forced stays true)              | R41           |
  * | .terminating      | onDone -> drained                                 | R15           |
  * | .terminating      | onError -> drained                                | R16           |
+ * | .terminating      | close -> closing (forced stays true)              | R42           |
  * | draining.drained  | always [closeWhenDrained] -> closing              | R07, R10      |
+ * | draining.drained  | close -> closing (forced unchanged)               | R09, R43      |
  * | closing           | onDone [hasFailure] -> failed                     | R03           |
  * | closing           | onDone -> stopped                                 | R07           |
  * | closing           | onError [hasFailure] -> failed                    | R17           |
@@ -64,8 +69,16 @@
  * | closing           | after closeTimeout [hasFailure] -> failed, forced | R14           |
  * | closing           | after closeTimeout -> stopped, forced             | R14           |
  *
+ * failRestartLimit and failRestartLimitOnTimeout do not count the refused
+ * restart: restartCount (and the failure's context.restarts) is the number of
+ * restarts actually performed (R19, R34, R36, R37).
+ *
+ * runnerStateOf: every state value in R39, the TypeError in R40, and on live
+ * snapshots in R01, R02, R05, R07, R09, R19, R30.
+ *
  * The last test (R99) checks this table mechanically: it fails if any state
- * or transition of the machine was not taken by the tests above it.
+ * or transition of the machine was not taken by the tests above it (so run
+ * the whole file; a `-t` filter makes it fail).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
@@ -201,6 +214,15 @@ function crashError(message: string): ErrorData {
   };
 }
 
+/** The startup-timeout error of runner r1 with the default startupTimeoutMs. */
+const startupTimeout: ErrorData = {
+  _tag: 'TroupeError',
+  name: 'RunnerStartupError',
+  code: ErrorCodes.RUNNER_STARTUP,
+  message: 'runner "r1" did not become ready within startupTimeoutMs (1000 ms)',
+  context: { runnerId: 'r1', startupTimeoutMs: 1_000 },
+};
+
 function crashed(at: number, options: { normal?: boolean; error?: ErrorData } = {}): RunnerEvent {
   return {
     type: RunnerEventTypes.crashed,
@@ -242,6 +264,7 @@ describe('runnerMachine: start and run', () => {
     expect(r.context()).toMatchObject({
       everReady: true,
       failure: null,
+      lastStartupError: null,
       restartCount: 0,
       attempt: 0,
       restarts: [],
@@ -577,18 +600,117 @@ describe('runnerMachine: drain deadline, abort, terminate', () => {
     });
   });
 
-  it('R18 close while still flushing skips the rest of the drain', async () => {
+  it('R18 close while still flushing skips the rest of the drain and is forced: tasks were in flight', async () => {
     const r = startRunner();
     await toReady(r);
     r.send({ type: RunnerEventTypes.busy });
     r.send(stop(false, 'shutdown'));
     expect(r.value()).toEqual({ draining: 'flushing' });
+    expect(r.context().forced).toBe(false);
     r.send({ type: RunnerEventTypes.close });
     expect(r.value()).toBe('closing');
-    // The drain deadline no longer applies.
-    r.advance(inputDefaults.drainTimeoutMs);
+    // Closed with tasks still in flight: they are terminated with the pool.
+    expect(r.context().forced).toBe(true);
+    expect(r.closePool.last().input).toEqual({
+      id: 'r1',
+      attempt: 0,
+      failure: null,
+      stopReason: 'shutdown',
+    });
+    // The drain deadline no longer applies: no cooperative abort, no terminate.
+    r.advance(inputDefaults.drainTimeoutMs + inputDefaults.abortGraceMs);
+    expect(r.value()).toBe('closing');
     expect(r.effects.abortInFlight).toBe(0);
-    expect(r.context().forced).toBe(false);
+    expect(r.terminateThreads.calls).toHaveLength(0);
+    await resolveLast(r.closePool);
+    expect(r.value()).toBe('stopped');
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure: null, forced: true, restartCount: 0 });
+  });
+
+  it('R41 close while aborting goes to closing at once and stays forced', async () => {
+    const r = startRunner();
+    await toReady(r);
+    r.send({ type: RunnerEventTypes.busy });
+    r.send(stop(false, 'shutdown'));
+    r.send({ type: RunnerEventTypes.abort });
+    expect(r.value()).toEqual({ draining: 'aborting' });
+    expect(r.context().forced).toBe(true);
+    expect(r.effects.abortInFlight).toBe(1);
+    r.send({ type: RunnerEventTypes.close });
+    expect(r.value()).toBe('closing');
+    expect(r.context().forced).toBe(true);
+    expect(r.closePool.calls).toHaveLength(1);
+    // The abort grace no longer applies: the threads are not terminated separately.
+    r.advance(inputDefaults.abortGraceMs);
+    expect(r.value()).toBe('closing');
+    expect(r.terminateThreads.calls).toHaveLength(0);
+    expect(r.effects.abortInFlight).toBe(1);
+    await resolveLast(r.closePool);
+    expect(r.value()).toBe('stopped');
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure: null, forced: true, restartCount: 0 });
+  });
+
+  it('R42 close while terminating cancels the terminate and goes to closing, still forced', async () => {
+    const r = startRunner();
+    await toReady(r);
+    r.send({ type: RunnerEventTypes.busy });
+    r.send(stop(false, 'shutdown'));
+    r.advance(inputDefaults.drainTimeoutMs);
+    r.advance(inputDefaults.abortGraceMs);
+    expect(r.value()).toEqual({ draining: 'terminating' });
+    expect(r.terminateThreads.calls).toHaveLength(1);
+    r.send({ type: RunnerEventTypes.close });
+    expect(r.value()).toBe('closing');
+    expect(r.terminateThreads.last().signal.aborted).toBe(true);
+    expect(r.context().forced).toBe(true);
+    expect(r.closePool.last().input.stopReason).toBe('shutdown');
+    // A late end of the terminate changes nothing.
+    await resolveLast(r.terminateThreads);
+    expect(r.value()).toBe('closing');
+    await resolveLast(r.closePool);
+    expect(r.value()).toBe('stopped');
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure: null, forced: true, restartCount: 0 });
+  });
+
+  it('R43 close from draining.drained (closeWhenDrained false) keeps forced as the drain left it', async () => {
+    // A clean drain: not forced (see also R09).
+    const clean = startRunner();
+    await toReady(clean);
+    clean.send({ type: RunnerEventTypes.busy });
+    clean.send(stop(false, 'shutdown'));
+    clean.send({ type: RunnerEventTypes.idle });
+    expect(clean.value()).toEqual({ draining: 'drained' });
+    expect(clean.closePool.calls).toHaveLength(0);
+    clean.send({ type: RunnerEventTypes.close });
+    expect(clean.value()).toBe('closing');
+    expect(clean.context().forced).toBe(false);
+    await resolveLast(clean.closePool);
+    expect(clean.snapshot().output).toEqual({
+      id: 'r1',
+      failure: null,
+      forced: false,
+      restartCount: 0,
+    });
+
+    // An aborted drain: forced, and the close keeps it so.
+    const aborted = startRunner();
+    await toReady(aborted);
+    aborted.send({ type: RunnerEventTypes.busy });
+    aborted.send(stop(false, 'shutdown'));
+    aborted.send({ type: RunnerEventTypes.abort });
+    aborted.send({ type: RunnerEventTypes.idle });
+    expect(aborted.value()).toEqual({ draining: 'drained' });
+    expect(aborted.context().forced).toBe(true);
+    aborted.send({ type: RunnerEventTypes.close });
+    expect(aborted.value()).toBe('closing');
+    await resolveLast(aborted.closePool);
+    expect(aborted.value()).toBe('stopped');
+    expect(aborted.snapshot().output).toEqual({
+      id: 'r1',
+      failure: null,
+      forced: true,
+      restartCount: 0,
+    });
   });
 });
 
@@ -613,19 +735,25 @@ describe('runnerMachine: restart intensity and backoff', () => {
     r.send(crashed(4_000, { error: fourth }));
     expect(r.value()).toBe('closing');
     const failure = r.context().failure;
-    expect(failure).toMatchObject({
+    expect(failure).toEqual({
       _tag: 'TroupeError',
       name: 'RestartLimitError',
       code: ErrorCodes.RESTART_LIMIT,
       message: 'runner "r1" exceeded 3 restarts within 10000 ms',
-      context: { runnerId: 'r1', maxRestarts: 3, windowMs: 10_000 },
+      context: { runnerId: 'r1', maxRestarts: 3, windowMs: 10_000, restarts: 3 },
+      cause: fourth,
     });
-    expect(failure?.cause).toEqual(fourth);
+    // The refused restart is not counted: only the three performed ones are.
+    expect(r.context()).toMatchObject({
+      restarts: [1_000, 2_000, 3_000],
+      restartCount: 3,
+      lastRestartAt: 3_000,
+    });
     expect(r.closePool.last().input.failure).toEqual(failure);
     await resolveLast(r.closePool);
     expect(r.value()).toBe('failed');
     expect(r.state()).toBe('failed');
-    expect(r.snapshot().output).toEqual({ id: 'r1', failure, forced: false, restartCount: 4 });
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure, forced: false, restartCount: 3 });
   });
 
   it('R20 a restart exactly windowMs old no longer counts', async () => {
@@ -871,12 +999,15 @@ describe('runnerMachine: full restarts', () => {
     expect(failure).toMatchObject({
       code: ErrorCodes.RESTART_LIMIT,
       message: 'runner "r1" exceeded 1 restarts within 10000 ms',
+      // Only the broken restart was performed; the refused one is not counted.
+      context: { runnerId: 'r1', maxRestarts: 1, windowMs: 10_000, restarts: 1 },
       // The runner was ready once: the cause is the start error itself.
       cause: { _tag: 'Error', name: 'Error', message: 'port in use' },
     });
+    expect(r.context()).toMatchObject({ restarts: [0], restartCount: 1, attempt: 1 });
     await resolveLast(r.closePool);
     expect(r.value()).toBe('failed');
-    expect(r.snapshot().output).toEqual({ id: 'r1', failure, forced: false, restartCount: 2 });
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure, forced: false, restartCount: 1 });
   });
 
   it('R35 a restart that misses startupTimeoutMs counts and restarts again', async () => {
@@ -889,21 +1020,49 @@ describe('runnerMachine: full restarts', () => {
     r.advance(1);
     expect(r.value()).toEqual({ restarting: 'releasing' });
     expect(r.startPool.last().signal.aborted).toBe(true);
-    expect(r.context()).toMatchObject({ attempt: 2, restarts: [0, 2_000], restartCount: 2 });
+    expect(r.context()).toMatchObject({
+      attempt: 2,
+      restarts: [0, 2_000],
+      restartCount: 2,
+      lastRestartAt: 2_000,
+      failure: null,
+    });
+    // The timeout is kept for diagnosis, not as a failure.
+    expect(r.context().lastStartupError).toEqual(startupTimeout);
+    // The next attempt starts after the backoff; a success keeps the diagnosis.
+    await throughBackoff(r);
+    expect(r.startPool.last().input).toEqual({ id: 'r1', attempt: 2 });
+    await toReady(r);
+    expect(r.context().lastStartupError).toEqual(startupTimeout);
+    expect(r.context().failure).toBeNull();
   });
 
-  it('R36 a restart that misses startupTimeoutMs beyond the limit fails without a cause', async () => {
+  it('R36 a restart that misses startupTimeoutMs beyond the limit fails with ERR_RESTART_LIMIT caused by the startup timeout', async () => {
     const r = startRunner({ restart: { maxRestarts: 1 } });
     await toReady(r);
     r.send({ type: RunnerEventTypes.broken, error: crashError('b'), at: 0 });
     await throughBackoff(r);
-    r.advance(inputDefaults.startupTimeoutMs);
+    r.advance(inputDefaults.startupTimeoutMs - 1);
+    expect(r.value()).toBe('starting');
+    r.advance(1);
     expect(r.value()).toBe('closing');
+    expect(r.startPool.last().signal.aborted).toBe(true);
     const failure = r.context().failure;
-    expect(failure?.code).toBe(ErrorCodes.RESTART_LIMIT);
-    expect(failure).not.toHaveProperty('cause');
+    expect(failure).toEqual({
+      _tag: 'TroupeError',
+      name: 'RestartLimitError',
+      code: ErrorCodes.RESTART_LIMIT,
+      message: 'runner "r1" exceeded 1 restarts within 10000 ms',
+      context: { runnerId: 'r1', maxRestarts: 1, windowMs: 10_000, restarts: 1 },
+      cause: startupTimeout,
+    });
+    expect(failure?.cause?.code).toBe(ErrorCodes.RUNNER_STARTUP);
+    // The refused restart is not counted.
+    expect(r.context()).toMatchObject({ restarts: [0], restartCount: 1 });
+    expect(r.closePool.last().input.failure).toEqual(failure);
     await resolveLast(r.closePool);
     expect(r.value()).toBe('failed');
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure, forced: false, restartCount: 1 });
   });
 
   it('R37 broken beyond the limit fails with ERR_RESTART_LIMIT caused by the broken error', async () => {
@@ -914,8 +1073,17 @@ describe('runnerMachine: full restarts', () => {
     r.send({ type: RunnerEventTypes.broken, error, at: 100 });
     expect(r.value()).toBe('closing');
     expect(r.releasePool.calls).toHaveLength(0);
-    expect(r.context().failure).toMatchObject({ code: ErrorCodes.RESTART_LIMIT, cause: error });
-    expect(r.context().restartCount).toBe(2);
+    const failure = r.context().failure;
+    expect(failure).toMatchObject({
+      code: ErrorCodes.RESTART_LIMIT,
+      context: { runnerId: 'r1', maxRestarts: 1, windowMs: 10_000, restarts: 1 },
+      cause: error,
+    });
+    // Only the crash at 0 was a restart; the refused broken is not counted.
+    expect(r.context()).toMatchObject({ restarts: [0], restartCount: 1 });
+    await resolveLast(r.closePool);
+    expect(r.value()).toBe('failed');
+    expect(r.snapshot().output).toEqual({ id: 'r1', failure, forced: false, restartCount: 1 });
   });
 
   it('R38 restart request beyond the limit fails with ERR_RESTART_LIMIT', async () => {
@@ -935,7 +1103,7 @@ describe('runnerMachine: full restarts', () => {
 });
 
 describe('runnerStateOf', () => {
-  it('R40 maps every state value of the machine to the flat runner state', () => {
+  it('R39 maps every state value of the machine to the flat runner state', () => {
     const cases: [unknown, string][] = [
       ['starting', 'starting'],
       [{ running: 'ready' }, 'ready'],
@@ -953,7 +1121,7 @@ describe('runnerStateOf', () => {
     for (const [value, expected] of cases) expect(runnerStateOf(value)).toBe(expected);
   });
 
-  it('R41 throws a TypeError on values that are not state values', () => {
+  it('R40 throws a TypeError on values that are not state values', () => {
     expect(() => runnerStateOf(null)).toThrow(TypeError);
     expect(() => runnerStateOf(undefined)).toThrow(/not a runner state value: undefined/);
     expect(() => runnerStateOf(42)).toThrow(TypeError);
@@ -963,7 +1131,7 @@ describe('runnerStateOf', () => {
 describe('runnerMachine: coverage', () => {
   it('R99 the tests above entered every state and took every transition', () => {
     expect(coverage.allStates).toHaveLength(15);
-    expect(coverage.allTransitions).toHaveLength(42);
+    expect(coverage.allTransitions).toHaveLength(45);
     expect(coverage.missingStates()).toEqual([]);
     expect(coverage.missingTransitions()).toEqual([]);
   });

@@ -2,36 +2,40 @@
  * shutdownMachine: 9 states, 16 transitions. Every deadline runs on a
  * SimulatedClock; each phase actor is a promise the test settles.
  *
- * | state             | reached in    |
- * | ----------------- | ------------- |
- * | running           | D01 (initial) |
- * | signaling         | D01           |
- * | draining, waiting | D01           |
- * | draining.forcing  | D02, D03, D04 |
- * | closing, waiting  | D01           |
- * | closing.forcing   | D02, D03, D04 |
- * | stopped           | D01           |
+ * | state             | reached in         |
+ * | ----------------- | ------------------ |
+ * | running           | D01 (initial)      |
+ * | signaling         | D01                |
+ * | draining, waiting | D01                |
+ * | draining.forcing  | D02, D03, D04, D07 |
+ * | closing, waiting  | D01                |
+ * | closing.forcing   | D02, D03, D04, D07 |
+ * | stopped           | D01                |
  *
- * | source           | transition                                    | test(s)  |
- * | ---------------- | --------------------------------------------- | -------- |
- * | running          | begin -> signaling (recordReason)             | D01      |
- * | signaling        | onDone -> draining                            | D01      |
- * | signaling        | onError -> draining (recordPhaseError)        | D03      |
- * | signaling        | after signalingDeadline -> draining (timedOut)| D02      |
- * | draining.waiting | onDone -> closing                             | D01      |
- * | draining.waiting | onError -> forcing (recordPhaseError)         | D03      |
- * | draining.waiting | after drainingDeadline -> forcing (timedOut)  | D02, D04 |
- * | draining.forcing | onDone -> closing                             | D04      |
- * | draining.forcing | onError -> closing (recordPhaseError)         | D03      |
- * | draining.forcing | after forceDeadline -> closing                | D02      |
- * | closing.waiting  | onDone -> stopped                             | D01      |
- * | closing.waiting  | onError -> forcing (recordPhaseError)         | D03      |
- * | closing.waiting  | after closingDeadline -> forcing (timedOut)   | D02, D04 |
- * | closing.forcing  | onDone -> stopped                             | D04      |
- * | closing.forcing  | onError -> stopped (recordPhaseError)         | D03      |
- * | closing.forcing  | after forceDeadline -> stopped                | D02      |
+ * | source           | transition                                            | test(s)  |
+ * | ---------------- | ----------------------------------------------------- | -------- |
+ * | running          | begin -> signaling (recordReason)                     | D01      |
+ * | signaling        | onDone -> draining                                    | D01      |
+ * | signaling        | onError -> draining (recordPhaseError)                | D03      |
+ * | signaling        | after signalingDeadline -> draining, timedOut         | D02      |
+ * | draining.waiting | onDone -> closing                                     | D01      |
+ * | draining.waiting | onError -> forcing (recordPhaseError)                 | D03      |
+ * | draining.waiting | after drainingDeadline -> forcing (timedOut)          | D02, D04 |
+ * | draining.forcing | onDone -> closing                                     | D04, D07 |
+ * | draining.forcing | onError -> closing (recordPhaseError)                 | D03      |
+ * | draining.forcing | after forceDeadline -> closing (forceDeadlineExpired) | D02, D07 |
+ * | closing.waiting  | onDone -> stopped                                     | D01      |
+ * | closing.waiting  | onError -> forcing (recordPhaseError)                 | D03      |
+ * | closing.waiting  | after closingDeadline -> forcing (timedOut)           | D02, D04 |
+ * | closing.forcing  | onDone -> stopped                                     | D04, D07 |
+ * | closing.forcing  | onError -> stopped (recordPhaseError)                 | D03      |
+ * | closing.forcing  | after forceDeadline -> stopped (forceDeadlineExpired) | D02, D07 |
  *
- * D99 checks this table mechanically through the inspection API.
+ * forceDeadlineExpired appends "a forced shutdown path did not finish within
+ * forceMs (<n> ms)" to the errors; a forced path that settles in time does not.
+ *
+ * D99 checks this table mechanically through the inspection API (it relies
+ * on the tests before it: run the whole file).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
@@ -39,6 +43,7 @@ import {
   ShutdownEventTypes,
   shutdownMachine,
   shutdownPhaseOf,
+  type ErrorData,
   type ShutdownDeadlines,
   type ShutdownPhase,
   type ShutdownPhaseInput,
@@ -52,6 +57,13 @@ const deadlines: ShutdownDeadlines = {
   drainingMs: 10_000,
   closingMs: 5_000,
   forceMs: 2_000,
+};
+
+/** What a forced path that hit its `forceMs` backstop adds to the errors. */
+const forceDeadlineError: ErrorData = {
+  _tag: 'Error',
+  name: 'Error',
+  message: 'a forced shutdown path did not finish within forceMs (2000 ms)',
 };
 
 function startShutdown() {
@@ -139,7 +151,7 @@ describe('shutdownMachine', () => {
     });
   });
 
-  it('D02 every deadline leads on to the next step, and nothing hangs', () => {
+  it('D02 every deadline leads on to the next step, nothing hangs, and a forced path cut off by forceMs is reported', () => {
     const s = startShutdown();
     s.begin('SIGTERM');
     s.advance(deadlines.signalingMs - 1);
@@ -162,8 +174,12 @@ describe('shutdownMachine', () => {
 
     s.advance(deadlines.forceMs - 1);
     expect(s.value()).toEqual({ draining: 'forcing' });
+    expect(s.snapshot().context.errors).toEqual([]);
     s.advance(1);
     expect(s.value()).toEqual({ closing: 'waiting' });
+    expect(s.forceDrain.last().signal.aborted).toBe(true);
+    // The drain's forced path hit its backstop: that is reported.
+    expect(s.snapshot().context.errors).toEqual([forceDeadlineError]);
 
     s.advance(deadlines.closingMs - 1);
     expect(s.value()).toEqual({ closing: 'waiting' });
@@ -173,13 +189,15 @@ describe('shutdownMachine', () => {
 
     s.advance(deadlines.forceMs - 1);
     expect(s.value()).toEqual({ closing: 'forcing' });
+    expect(s.snapshot().context.errors).toEqual([forceDeadlineError]);
     s.advance(1);
     expect(s.value()).toBe('stopped');
     expect(s.forceClose.last().signal.aborted).toBe(true);
+    // Both forced paths hit their backstop: one error each.
     expect(s.snapshot().output).toEqual({
       reason: 'SIGTERM',
       timedOut: { signaling: true, draining: true, closing: true },
-      errors: [],
+      errors: [forceDeadlineError, forceDeadlineError],
     });
   });
 
@@ -227,11 +245,15 @@ describe('shutdownMachine', () => {
     expect(s.value()).toEqual({ closing: 'forcing' });
     await resolveLast(s.forceClose);
     expect(s.value()).toBe('stopped');
+    // Both forced paths finished within forceMs: no backstop error.
     expect(s.snapshot().output).toEqual({
       reason: 'deploy',
       timedOut: { signaling: false, draining: true, closing: true },
       errors: [],
     });
+    // Their deadlines were cancelled: nothing is added later.
+    s.advance(deadlines.forceMs * 2);
+    expect(s.snapshot().output?.errors).toEqual([]);
   });
 
   it('D05 nothing happens before begin, and a second begin is ignored', async () => {
@@ -261,6 +283,52 @@ describe('shutdownMachine', () => {
     for (const [value, phase] of cases) expect(shutdownPhaseOf(value)).toBe(phase);
     expect(() => shutdownPhaseOf(null)).toThrow(TypeError);
     expect(() => shutdownPhaseOf(7)).toThrow(/not a shutdown state value: 7/);
+  });
+
+  it('D07 only a forced path that hits its forceMs backstop reports it; one that finishes does not', async () => {
+    // The drain is forced and finishes just in time; the close is forced and hangs.
+    const s = startShutdown();
+    s.begin('SIGINT');
+    await resolveLast(s.signal);
+    s.advance(deadlines.drainingMs);
+    expect(s.value()).toEqual({ draining: 'forcing' });
+    s.advance(deadlines.forceMs - 1);
+    await resolveLast(s.forceDrain);
+    expect(s.value()).toEqual({ closing: 'waiting' });
+    expect(s.forceDrain.last().signal.aborted).toBe(false);
+    expect(s.snapshot().context.errors).toEqual([]);
+    s.advance(deadlines.closingMs);
+    expect(s.value()).toEqual({ closing: 'forcing' });
+    s.advance(deadlines.forceMs);
+    expect(s.value()).toBe('stopped');
+    expect(s.forceClose.last().signal.aborted).toBe(true);
+    expect(s.snapshot().output).toEqual({
+      reason: 'SIGINT',
+      timedOut: { signaling: false, draining: true, closing: true },
+      errors: [forceDeadlineError],
+    });
+
+    // The other way round: the drain's forced path hangs, the close's finishes.
+    const t = startShutdown();
+    t.begin('SIGINT');
+    await resolveLast(t.signal);
+    t.advance(deadlines.drainingMs);
+    t.advance(deadlines.forceMs);
+    expect(t.value()).toEqual({ closing: 'waiting' });
+    expect(t.snapshot().context.errors).toEqual([forceDeadlineError]);
+    t.advance(deadlines.closingMs);
+    expect(t.value()).toEqual({ closing: 'forcing' });
+    await resolveLast(t.forceClose);
+    expect(t.value()).toBe('stopped');
+    // A late settlement of the abandoned forceDrain changes nothing.
+    await resolveLast(t.forceDrain);
+    expect(t.snapshot().output).toEqual({
+      reason: 'SIGINT',
+      timedOut: { signaling: false, draining: true, closing: true },
+      errors: [forceDeadlineError],
+    });
+    // The report is plain data.
+    expect(structuredClone(t.snapshot().output)).toEqual(t.snapshot().output);
   });
 
   it('D99 the tests above entered every state and took every transition', () => {

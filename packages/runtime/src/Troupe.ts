@@ -95,7 +95,11 @@ export interface ShutdownTaskCounts {
   /** Tasks in flight (or held) when SIGNALING began: each was drained or aborted. */
   readonly inFlightAtSignal: number;
   /** What became of the tasks in flight at SIGNALING. */
-  readonly drained: { readonly completed: number; readonly failed: number; readonly aborted: number };
+  readonly drained: {
+    readonly completed: number;
+    readonly failed: number;
+    readonly aborted: number;
+  };
 }
 
 /** What `troupe.shutdown()` resolves with. Plain data: log it, publish it. */
@@ -115,7 +119,11 @@ export interface ShutdownReport {
     readonly forced: number;
     readonly details: readonly ResourceCloseRecord[];
   };
-  readonly runners: readonly { readonly id: string; readonly state: RunnerState; readonly restarts: number }[];
+  readonly runners: readonly {
+    readonly id: string;
+    readonly state: RunnerState;
+    readonly restarts: number;
+  }[];
   readonly threads: { readonly started: number; readonly exited: number; readonly leaked: number };
   readonly errors: readonly ErrorData[];
 }
@@ -167,7 +175,9 @@ export class Troupe {
       logger: this.#logger,
       ...(this.#inspect === undefined ? {} : { inspect: this.#inspect }),
       isReserved: (id) => this.#runners.has(id),
-      onError: (error) => this.#report(error, { component: 'resources' }),
+      onError: (error) => {
+        this.#report(error, { component: 'resources' });
+      },
     });
     const { signalingMs, drainingMs, closingMs, forceMs } = options.shutdown;
     this.#coordinator = new ShutdownCoordinator({
@@ -184,7 +194,9 @@ export class Troupe {
         this.#logger.info({ nodeId: this.nodeId, phase, previous }, 'shutdown phase');
         this.#events.emit('shutdown:phase', { phase, previous, reason: this.#reason });
       },
-      onError: (error) => this.#report(error, { component: 'shutdown' }),
+      onError: (error) => {
+        this.#report(error, { component: 'shutdown' });
+      },
     });
     for (const signal of options.signals) {
       const handler = (): void => {
@@ -238,31 +250,22 @@ export class Troupe {
   }
 
   /** Subscribes to a typed lifecycle event. */
-  on<E extends keyof TroupeEvents>(
-    event: E,
-    listener: (...args: TroupeEvents[E]) => void,
-  ): this {
-    this.#events.on(event, listener as never);
+  on<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
+    this.#events.on(event, listener);
     this.#listenersChanged();
     return this;
   }
 
   /** Subscribes once. */
-  once<E extends keyof TroupeEvents>(
-    event: E,
-    listener: (...args: TroupeEvents[E]) => void,
-  ): this {
-    this.#events.once(event, listener as never);
+  once<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
+    this.#events.once(event, listener);
     this.#listenersChanged();
     return this;
   }
 
   /** Unsubscribes. */
-  off<E extends keyof TroupeEvents>(
-    event: E,
-    listener: (...args: TroupeEvents[E]) => void,
-  ): this {
-    this.#events.off(event, listener as never);
+  off<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
+    this.#events.off(event, listener);
     this.#listenersChanged();
     return this;
   }
@@ -326,7 +329,11 @@ export class Troupe {
       };
     });
     const score =
-      runners.length === 0 ? (this.ready ? 1 : 0) : runners.reduce((s, r) => s + r.score, 0) / runners.length;
+      runners.length === 0
+        ? this.ready
+          ? 1
+          : 0
+        : runners.reduce((s, r) => s + r.score, 0) / runners.length;
     return {
       score,
       status: this.phase === 'running' ? statusOf(score, 'ready') : 'stopped',
@@ -363,6 +370,7 @@ export class Troupe {
       logger: this.#logger,
       inspect: this.#inspect,
       resources: this.#resources,
+      signalingMs: this.#options.shutdown.signalingMs,
       drainingMs: this.#options.shutdown.drainingMs,
       abortGraceMs: this.#options.shutdown.abortGraceMs,
       get wantsTaskEvents() {
@@ -421,10 +429,7 @@ export class Troupe {
       startedAt: outcome.startedAt,
       durationMs: outcome.durationMs,
       forced:
-        outcome.timedOut.draining ||
-        outcome.timedOut.closing ||
-        close.forced > 0 ||
-        leaked > 0,
+        outcome.timedOut.draining || outcome.timedOut.closing || close.forced > 0 || leaked > 0,
       phases: outcome.phases,
       tasks: {
         submitted: totals.submitted,
@@ -445,7 +450,12 @@ export class Troupe {
         forced: close.forced,
         details: close.resources,
       },
-      runners: runners.map((r) => ({ id: r.id, state: r.state, restarts: r.stats().restarts })),
+      runners: runners.map((r) => ({
+        id: r.id,
+        state: r.state,
+        restarts: r.stats().restarts,
+        forced: r.forced,
+      })),
       threads: {
         started: runners.reduce((n, r) => n + r.threadCounts.started, 0),
         exited: runners.reduce((n, r) => n + r.threadCounts.exited, 0),
@@ -453,7 +463,10 @@ export class Troupe {
       },
       errors: outcome.errors,
     };
-    this.#logger.info({ report: { ...report, resources: { ...report.resources, details: undefined } } }, 'shutdown complete');
+    this.#logger.info(
+      { report: { ...report, resources: { ...report.resources, details: undefined } } },
+      'shutdown complete',
+    );
     return report;
   }
 
@@ -467,8 +480,9 @@ export class Troupe {
       failed: everyone.failed,
       aborted: everyone.aborted,
     };
-    const refusal = this.#refusal ?? new ShutdownInProgressError('shutting down');
-    await Promise.allSettled(live.map((r) => r.beginShutdown(reason, refusal)));
+    const refusal = this.#refusal ?? new ShutdownInProgressError(`shutting down: ${reason}`);
+    for (const runner of live) runner.beginShutdown(refusal);
+    await Promise.resolve();
   }
 
   async #drainPhase(): Promise<void> {
@@ -500,7 +514,15 @@ function sumStats(stats: readonly RunnerStats[]): {
   inFlight: number;
   queued: number;
 } {
-  const total = { submitted: 0, completed: 0, failed: 0, aborted: 0, rejected: 0, inFlight: 0, queued: 0 };
+  const total = {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    aborted: 0,
+    rejected: 0,
+    inFlight: 0,
+    queued: 0,
+  };
   for (const s of stats) {
     total.submitted += s.submitted;
     total.completed += s.completed;
@@ -536,4 +558,3 @@ function statusOf(score: number, state: RunnerState): HealthStatus {
   if (score >= 0.5) return 'degraded';
   return 'unhealthy';
 }
-

@@ -13,12 +13,7 @@ export {
   type TroupeEvents,
 } from './Troupe.js';
 export { Runner, type RunnerEvents } from './runner/Runner.js';
-export type {
-  RunOptions,
-  RunnerStats,
-  TaskEventMeta,
-  TaskSettledEvent,
-} from './runner/types.js';
+export type { RunOptions, RunnerStats, TaskEventMeta, TaskSettledEvent } from './runner/types.js';
 export type { RunnerSpec } from './options/resolveRunnerSpec.js';
 export { Channel, type ChannelEndpoint, type ChannelOptions } from './channel/Channel.js';
 export type {

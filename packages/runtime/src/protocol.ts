@@ -11,6 +11,8 @@ export const kBootKey = '__troupe_boot';
 export const kHelloKey = '__troupe_hello';
 /** Key of the marker a dispatched task returns when its handler threw. */
 export const kFailureKey = '__troupe_failure';
+/** Key of the note a dying thread posts about the exception that kills it. */
+export const kCrashKey = '__troupe_crash';
 /** piscina handler name of the dispatcher for `defineRunner` modules. */
 export const kDispatchName = 'dispatchTask';
 
@@ -61,6 +63,15 @@ export interface ControlApi {
 /** The API the main thread exposes on each thread's events port (thread → main calls). */
 export interface EventsApi {
   emit(seq: number, event: unknown): void;
+}
+
+/** Posted by a thread from `uncaughtExceptionMonitor`, just before it dies. */
+export interface CrashNote {
+  readonly [kCrashKey]: { readonly threadId: number; readonly error: ErrorData };
+}
+
+export function isCrashNote(message: unknown): message is CrashNote {
+  return typeof message === 'object' && message !== null && kCrashKey in message;
 }
 
 export function isHelloMessage(message: unknown): message is HelloMessage {

@@ -27,8 +27,9 @@ function cloneableContext(context: TroupeErrorContext): TroupeErrorContext {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(context)) {
     if (isPlainValue(value)) out[key] = value;
-    else if (Array.isArray(value) && value.every(isPlainValue)) out[key] = [...value];
-    else if (value !== undefined) out[key] = String(value);
+    else if (Array.isArray(value) && value.every(isPlainValue))
+      out[key] = value.map((v: unknown) => v);
+    else if (value !== undefined) out[key] = describe(value);
   }
   return out;
 }
@@ -65,11 +66,17 @@ export function toErrorData(error: unknown, depth = 0): ErrorData {
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
+  if (typeof value !== 'object' || value === null) {
+    // Primitives (bigint, symbol, undefined, numbers) and functions read well as strings.
     return String(value);
   }
+  try {
+    const json = JSON.stringify(value) as string | undefined;
+    if (json !== undefined) return json;
+  } catch {
+    // cyclic
+  }
+  return Object.prototype.toString.call(value);
 }
 
 /**
@@ -114,7 +121,11 @@ export function fromErrorData(data: ErrorData): Error {
     }
   }
   if (data.stack !== undefined) {
-    Object.defineProperty(error, 'stack', { value: data.stack, configurable: true, writable: true });
+    Object.defineProperty(error, 'stack', {
+      value: data.stack,
+      configurable: true,
+      writable: true,
+    });
   }
   return error;
 }

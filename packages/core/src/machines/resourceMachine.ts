@@ -21,8 +21,7 @@ export const ResourceEventTypes = {
 
 /** Events {@link resourceMachine} accepts. */
 export type ResourceEvent =
-  | { readonly type: 'troupe.resource.open' }
-  | { readonly type: 'troupe.resource.close' };
+  { readonly type: 'troupe.resource.open' } | { readonly type: 'troupe.resource.close' };
 
 /** How a resource ended. */
 export type ResourceOutcome = 'closed' | 'failed' | 'forced';
@@ -60,9 +59,20 @@ export const resourceMachine = setup({
     closeResource: fromPromise<void, { id: string }>(async () => {}),
   },
   actions: {
-    recordError: assign(({ event }) => ({
-      error: toErrorData('error' in event ? event.error : 'close failed'),
-    })),
+    recordError: assign(({ context, event }) => {
+      const cause = 'error' in event ? event.error : 'close failed';
+      const data = toErrorData(cause);
+      return {
+        error: {
+          _tag: 'TroupeError',
+          name: 'ResourceCloseError',
+          code: 'ERR_RESOURCE_CLOSE_FAILED',
+          message: `resource "${context.id}" failed to close: ${data.message}`,
+          context: { resourceId: context.id },
+          cause: data,
+        } satisfies ErrorData,
+      };
+    }),
     recordTimeout: assign(({ context }) => ({
       error: {
         _tag: 'TroupeError',

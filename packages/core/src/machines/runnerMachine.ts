@@ -47,6 +47,8 @@ export interface RunnerContext extends RunnerMachineInput {
   readonly restartCount: number;
   readonly everReady: boolean;
   readonly failure: ErrorData | null;
+  /** The last startup timeout of a restart attempt (kept for diagnosis). */
+  readonly lastStartupError: ErrorData | null;
   readonly stopReason: RunnerStopReason | null;
   readonly closeWhenDrained: boolean;
   /** The drain missed its deadline (tasks aborted) or the close missed its deadline. */
@@ -155,7 +157,9 @@ function startupError(context: RunnerContext, cause: unknown): ErrorData {
 }
 
 function mayRestart(context: RunnerContext, at: number): boolean {
-  return context.restart.policy !== 'temporary' && withinIntensity(context.restarts, at, context.restart);
+  return (
+    context.restart.policy !== 'temporary' && withinIntensity(context.restarts, at, context.restart)
+  );
 }
 
 function countedRestart(context: RunnerContext, at: number) {
@@ -227,11 +231,16 @@ export const runnerMachine = setup({
       countedRestart(context, 'at' in event ? eventTime(event) : Date.now()),
     ),
     failRestartLimit: assign(({ context, event }) => ({
-      restartCount: context.restartCount + 1,
       failure: restartLimitError(
         context,
         'error' in event ? startupErrorOrData(context, event.error) : null,
       ),
+    })),
+    failRestartLimitOnTimeout: assign(({ context }) => ({
+      failure: restartLimitError(context, startupTimeoutError(context)),
+    })),
+    recordStartupTimeout: assign(({ context }) => ({
+      lastStartupError: startupTimeoutError(context),
     })),
     failTemporary: assign(({ context, event }) => ({
       failure: 'error' in event ? startupErrorOrData(context, event.error) : null,
@@ -268,6 +277,7 @@ export const runnerMachine = setup({
     restartCount: 0,
     everReady: false,
     failure: null,
+    lastStartupError: null,
     stopReason: null,
     closeWhenDrained: false,
     forced: false,
@@ -294,8 +304,12 @@ export const runnerMachine = setup({
       after: {
         startupTimeout: [
           { guard: 'neverReady', target: 'closing', actions: 'failStartupTimeout' },
-          { guard: 'mayRestart', target: 'restarting', actions: 'countRestart' },
-          { target: 'closing', actions: 'failRestartLimit' },
+          {
+            guard: 'mayRestart',
+            target: 'restarting',
+            actions: ['recordStartupTimeout', 'countRestart'],
+          },
+          { target: 'closing', actions: 'failRestartLimitOnTimeout' },
         ],
       },
       on: {
@@ -374,12 +388,17 @@ export const runnerMachine = setup({
           on: {
             'troupe.runner.idle': 'drained',
             'troupe.runner.abort': 'aborting',
+            // Closed with tasks still in flight: they are terminated.
+            'troupe.runner.close': { target: '#runner.closing', actions: 'markForced' },
           },
           after: { drainTimeout: 'aborting' },
         },
         aborting: {
           entry: ['markForced', 'abortInFlight'],
-          on: { 'troupe.runner.idle': 'drained' },
+          on: {
+            'troupe.runner.idle': 'drained',
+            'troupe.runner.close': '#runner.closing',
+          },
           after: { abortGrace: 'terminating' },
         },
         terminating: {
@@ -389,13 +408,12 @@ export const runnerMachine = setup({
             onDone: 'drained',
             onError: 'drained',
           },
+          on: { 'troupe.runner.close': '#runner.closing' },
         },
         drained: {
           always: { guard: 'closeWhenDrained', target: '#runner.closing' },
+          on: { 'troupe.runner.close': '#runner.closing' },
         },
-      },
-      on: {
-        'troupe.runner.close': 'closing',
       },
     },
     closing: {
@@ -428,14 +446,7 @@ function startupErrorOrData(context: RunnerContext, error: unknown): ErrorData {
 
 /** The names of {@link runnerMachine}'s states as `runner.state` reports them. */
 export type RunnerState =
-  | 'starting'
-  | 'ready'
-  | 'busy'
-  | 'restarting'
-  | 'draining'
-  | 'closing'
-  | 'stopped'
-  | 'failed';
+  'starting' | 'ready' | 'busy' | 'restarting' | 'draining' | 'closing' | 'stopped' | 'failed';
 
 /**
  * Maps a runner snapshot's state value to the flat {@link RunnerState}.

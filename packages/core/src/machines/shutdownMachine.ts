@@ -92,6 +92,16 @@ export const shutdownMachine = setup({
     closingTimedOut: assign(({ context }) => ({
       timedOut: { ...context.timedOut, closing: true },
     })),
+    forceDeadlineExpired: assign(({ context }) => ({
+      errors: [
+        ...context.errors,
+        {
+          _tag: 'Error',
+          name: 'Error',
+          message: `a forced shutdown path did not finish within forceMs (${context.deadlines.forceMs} ms)`,
+        } satisfies ErrorData,
+      ],
+    })),
   },
   delays: {
     signalingDeadline: ({ context }) => context.deadlines.signalingMs,
@@ -151,7 +161,9 @@ export const shutdownMachine = setup({
             onDone: '#shutdown.closing',
             onError: { target: '#shutdown.closing', actions: 'recordPhaseError' },
           },
-          after: { forceDeadline: '#shutdown.closing' },
+          after: {
+            forceDeadline: { target: '#shutdown.closing', actions: 'forceDeadlineExpired' },
+          },
         },
       },
     },
@@ -176,7 +188,9 @@ export const shutdownMachine = setup({
             onDone: '#shutdown.stopped',
             onError: { target: '#shutdown.stopped', actions: 'recordPhaseError' },
           },
-          after: { forceDeadline: '#shutdown.stopped' },
+          after: {
+            forceDeadline: { target: '#shutdown.stopped', actions: 'forceDeadlineExpired' },
+          },
         },
       },
     },

@@ -200,14 +200,18 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
    * (up to `closeTimeoutMs`), then closes the ports. Idempotent.
    */
   close(): Promise<void> {
-    this.#actor.send({ type: 'troupe.channel.close' });
+    if (this.#actor.getSnapshot().status === 'active') {
+      this.#actor.send({ type: 'troupe.channel.close' });
+    }
     return this.#closed;
   }
 
   /** The peer is gone (thread exit, port closed): every pending call rejects now. */
   peerGone(reason: ErrorData): void {
     this.#releaseReason ??= reason;
-    this.#actor.send({ type: 'troupe.channel.peerGone', reason });
+    if (this.#actor.getSnapshot().status === 'active') {
+      this.#actor.send({ type: 'troupe.channel.peerGone', reason });
+    }
   }
 
   #endpoints(): ChannelEndpoint[] {

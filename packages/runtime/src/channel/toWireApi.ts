@@ -19,11 +19,14 @@ export function toWireApi<T extends object>(api: T): T {
         const out = fn.apply(api, args);
         if (out instanceof Promise) {
           return out.catch((error: unknown) => {
+            // Plain data on purpose: Comlink passes non-Errors through whole.
+            // eslint-disable-next-line @typescript-eslint/only-throw-error
             throw toErrorData(error);
           });
         }
         return out;
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
         throw toErrorData(error);
       }
     };

@@ -1,18 +1,6 @@
 import { InvalidConfigError } from '@troupe/core';
 import type { z } from 'zod';
-
-function show(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value instanceof URL) return value.href;
-  try {
-    const text = JSON.stringify(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return String(value);
-  }
-}
+import { describeValue } from '../describeValue.js';
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
@@ -41,7 +29,10 @@ export function parseWith<TSchema extends z.ZodType>(
   const value = valueAt(input, issue.path);
   const more =
     result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
-  throw new InvalidConfigError(`invalid "${field}": ${issue.message}; got ${show(value)}${more}`, {
-    context: { component: 'config', field, value: show(value) },
-  });
+  throw new InvalidConfigError(
+    `invalid "${field}": ${issue.message}; got ${describeValue(value)}${more}`,
+    {
+      context: { component: 'config', field, value: describeValue(value) },
+    },
+  );
 }

@@ -53,9 +53,7 @@ export function resolveRunnerSpec(
   const merged =
     typeof input === 'object' && input !== null && defaults !== undefined
       ? {
-          ...Object.fromEntries(
-            Object.entries(defaults).filter(([key]) => key !== 'restart'),
-          ),
+          ...Object.fromEntries(Object.entries(defaults).filter(([key]) => key !== 'restart')),
           ...input,
           ...(defaults.restart === undefined
             ? {}

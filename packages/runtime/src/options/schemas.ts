@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { InspectOption } from '../inspect.js';
 import type { Logger } from '../logger.js';
 
-const ms = z.number().finite().positive();
+const ms = z.number().positive();
 const count = z.number().int().nonnegative();
 
 const isFunction = (v: unknown): boolean => typeof v === 'function';
@@ -28,11 +28,7 @@ export const resourceLimitsSchema = z.strictObject({
 });
 
 export const runnerSpecSchema = z.strictObject({
-  id: z
-    .string()
-    .min(1)
-    .regex(/^\S+$/, 'must not contain whitespace')
-    .optional(),
+  id: z.string().min(1).regex(/^\S+$/, 'must not contain whitespace').optional(),
   worker: z.union([z.string().min(1), z.instanceof(URL)]),
   threads: z.number().int().min(1).max(256).optional(),
   maxQueue: count.optional(),

@@ -8,6 +8,7 @@ import {
   type ResourceState,
 } from '@troupe/core';
 import { createActor, fromPromise, type Actor } from 'xstate';
+import { describeValue } from '../describeValue.js';
 import type { InspectOption } from '../inspect.js';
 import type { Logger } from '../logger.js';
 
@@ -100,12 +101,7 @@ interface Node {
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 function invalid(field: string, value: unknown, expected: string): InvalidConfigError {
-  let shown: string;
-  try {
-    shown = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
-  } catch {
-    shown = String(value);
-  }
+  const shown = describeValue(value);
   return new InvalidConfigError(`invalid resource "${field}": expected ${expected}, got ${shown}`, {
     context: { component: 'resources', field, value: shown },
   });
@@ -240,7 +236,8 @@ export class ResourceManager implements ResourceRegistry {
 
   /** Moves a registered resource to `open` (runners do this once ready). */
   markOpen(id: string): void {
-    this.#nodes.get(id)?.actor.send({ type: 'troupe.resource.open' });
+    const node = this.#nodes.get(id);
+    if (node !== undefined && !node.started) node.actor.send({ type: 'troupe.resource.open' });
   }
 
   state(id: string): ResourceState | undefined {

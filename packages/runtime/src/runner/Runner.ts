@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import type { TransferListItem, Worker } from 'node:worker_threads';
+import type { Transferable, Worker } from 'node:worker_threads';
 import {
   DataCloneError,
   InvalidConfigError,
@@ -18,17 +18,21 @@ import {
   toErrorData,
   toTroupeError,
   type ErrorData,
+  type RunnerEvent,
   type RunnerState,
 } from '@troupe/core';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { Channel } from '../channel/Channel.js';
+import { describeValue } from '../describeValue.js';
 import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
 import {
+  isCrashNote,
   isHelloMessage,
   isTaskFailure,
   kBootKey,
+  kCrashKey,
   kDispatchName,
   kFailureKey,
   kHelloKey,
@@ -41,7 +45,7 @@ import {
 } from '../protocol.js';
 import { AbortHook } from './AbortHook.js';
 import type { RunOptions, RunnerHost, RunnerStats, TaskEventMeta } from './types.js';
-import { classifyWorkError } from './workErrors.js';
+import { classifyWorkError, isOpaqueCrash } from './workErrors.js';
 
 const ENTRY_URL = new URL('../worker/entry.js', import.meta.url).href;
 
@@ -141,7 +145,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #startup: StartupWaiter | null = null;
   #state: RunnerState = 'starting';
   #stopping: Promise<void> | null = null;
-  #shutdownAck: Promise<void> | null = null;
+  #shutdownBegun = false;
   #drainWaiters: (() => void)[] = [];
   #edgeScheduled = false;
   #reportedBusy = false;
@@ -154,6 +158,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #rejected = 0;
   #crashes = 0;
   #threadsStarted = 0;
+  #crashNote: { error: ErrorData; at: number } | null = null;
+  #crashNoteWaiters: ((error: ErrorData) => void)[] = [];
   #threadsExited = 0;
   #started: { resolve: () => void; reject: (error: unknown) => void } | null = null;
 
@@ -293,7 +299,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#stopping ??= (async () => {
       this.#close(this.#host.refusal() ?? this.#stoppedError());
       this.#syncEdge();
-      this.#actor.send({
+      this.#send({
         type: 'troupe.runner.stop',
         reason: 'stop',
         closeWhenDrained: true,
@@ -316,22 +322,25 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return ready;
   }
 
-  /** @internal SIGNALING: refuse work, start draining, tell the threads. Resolves on their acks. */
-  beginShutdown(reason: string, refusal: TroupeError): Promise<void> {
-    this.#shutdownAck ??= (async () => {
-      this.#close(refusal);
-      this.#syncEdge();
-      this.#actor.send({
-        type: 'troupe.runner.stop',
-        reason: 'shutdown',
-        closeWhenDrained: false,
-        drainTimeoutMs: this.#host.drainingMs,
-      });
-      await Promise.allSettled(
-        [...this.#threads.values()].map((t) => t.channel?.call('shutdownNotice', reason)),
-      );
-    })();
-    return this.#shutdownAck;
+  /**
+   * @internal SIGNALING: refuse work, start draining, post the shutdown
+   * notice to every thread. The runner acknowledges once that is done; a
+   * thread blocked in synchronous work reads the notice when it yields, so
+   * its reply is not awaited.
+   */
+  beginShutdown(refusal: TroupeError): void {
+    if (this.#shutdownBegun) return;
+    this.#shutdownBegun = true;
+    this.#close(refusal);
+    this.#syncEdge();
+    this.#send({
+      type: 'troupe.runner.stop',
+      reason: 'shutdown',
+      closeWhenDrained: false,
+      // The coordinator's DRAINING deadline decides (it sends abort); this
+      // is only a backstop should the coordinator never get there.
+      drainTimeoutMs: this.#host.drainingMs + this.#host.signalingMs + this.#spec.abortGraceMs,
+    });
   }
 
   /** @internal DRAINING: resolves when nothing is in flight (or the runner is done). */
@@ -342,13 +351,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** @internal The draining deadline passed: cooperative abort, then terminate. */
   forceDrain(): Promise<void> {
-    this.#actor.send({ type: 'troupe.runner.abort' });
+    this.#send({ type: 'troupe.runner.abort' });
     return this.whenDrained();
   }
 
   /** @internal CLOSING (as a resource): teardown, close channels, terminate threads. */
   async closeNow(): Promise<void> {
-    this.#actor.send({ type: 'troupe.runner.close' });
+    this.#send({ type: 'troupe.runner.close' });
     await this.#final;
     await this.#releaseResources(false);
   }
@@ -356,7 +365,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** @internal The closing deadline passed: terminate whatever is left. */
   async forceClose(): Promise<void> {
     this.#forcedAbort = true;
-    this.#actor.send({ type: 'troupe.runner.close' });
+    this.#send({ type: 'troupe.runner.close' });
     await this.#destroyPool();
     await Promise.race([this.#final, new Promise((r) => setTimeout(r, 100).unref())]);
   }
@@ -364,6 +373,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** @internal Resolves when every thread this runner started has exited. */
   async threadsExited(): Promise<void> {
     await Promise.allSettled([...this.#threads.values()].map((t) => t.exited));
+  }
+
+  /** @internal True when this runner's drain or close missed a deadline. */
+  get forced(): boolean {
+    return this.#actor.getSnapshot().context.forced;
   }
 
   /** @internal Resolves when the actor reached `stopped` or `failed`. */
@@ -402,7 +416,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** @internal Asks for a full restart (health recovery). */
   requestRestart(error: unknown): void {
-    this.#actor.send({ type: 'troupe.runner.restart', error: toErrorData(error), at: Date.now() });
+    this.#send({ type: 'troupe.runner.restart', error: toErrorData(error), at: Date.now() });
+  }
+
+  /** Sends to the runner actor unless it already reached a final state. */
+  #send(event: RunnerEvent): void {
+    if (this.#actor.getSnapshot().status === 'active') this.#actor.send(event);
   }
 
   // ---- admission ----------------------------------------------------------
@@ -451,12 +470,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
       return Promise.reject(this.#abortedError(seq, handler, signal.reason));
     }
     const pool = this.#pool as Piscina;
-    const transferList = options.transfer as TransferListItem[] | undefined;
+    const transferList = options.transfer as Transferable[] | undefined;
     let task: unknown = payload;
     let runOptions: {
       name?: string;
       filename?: string;
-      transferList?: TransferListItem[];
+      transferList?: Transferable[];
       signal?: AbortHook;
     };
     if (this.#kind === 'defined') {
@@ -469,7 +488,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
     if (transferList !== undefined) runOptions.transferList = transferList;
     if (options.onEvent !== undefined) {
-      this.#taskListeners.set(seq, options.onEvent as (e: unknown, m: TaskEventMeta) => void);
+      this.#taskListeners.set(seq, options.onEvent);
     }
     const timeoutMs = options.timeoutMs ?? this.#spec.taskTimeoutMs;
     const startedAt = this.#host.wantsTaskEvents ? performance.now() : 0;
@@ -550,7 +569,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         try {
           resolve(this.#settle(seq, handler, startedAt, value, error, failed));
         } catch (settled) {
-          reject(settled as Error);
+          reject(settled instanceof Error ? settled : new Error('task failed', { cause: settled }));
         }
       };
       work.then(
@@ -581,7 +600,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
     const bad = (field: string, expected: string, value: unknown): InvalidConfigError =>
       new InvalidConfigError(
-        `invalid "run options.${field}": expected ${expected}; got ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
+        `invalid "run options.${field}": expected ${expected}; got ${describeValue(value)}`,
         { context: { runnerId: this.id, field } },
       );
     const { handler, timeoutMs, signal, transfer, onEvent } = options;
@@ -614,13 +633,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return value;
   };
 
-  readonly #onPlainError = (error: unknown): never => {
+  readonly #onPlainError = (error: unknown): Promise<never> => {
     this.#end();
-    const mapped = this.#mapWorkError(error, 0, 'default');
-    this.#count(mapped);
-    throw mapped;
+    return this.#fail(error, 0, 'default', 0);
   };
 
+  /** Accounts for a settled task; returns its value or a rejected promise. */
   #settle(
     seq: number,
     handler: string,
@@ -631,20 +649,53 @@ export class Runner extends EventEmitter<RunnerEvents> {
   ): unknown {
     this.#taskListeners.delete(seq);
     this.#end();
-    let mapped: TroupeError | null = null;
-    if (failed) {
-      mapped = this.#mapWorkError(error, seq, handler);
-    } else if (this.#kind === 'defined' && isTaskFailure(value)) {
-      mapped = this.#handlerError(value[kFailureKey], seq, handler);
-    }
-    if (mapped !== null) {
-      this.#count(mapped);
-      this.#emitSettled(seq, handler, startedAt, mapped);
-      throw mapped;
+    if (failed) return this.#fail(error, seq, handler, startedAt);
+    if (this.#kind === 'defined' && isTaskFailure(value)) {
+      return this.#failWith(
+        this.#handlerError(value[kFailureKey], seq, handler),
+        seq,
+        handler,
+        startedAt,
+      );
     }
     this.#completed += 1;
     this.#emitSettled(seq, handler, startedAt, null);
     return value;
+  }
+
+  #fail(error: unknown, seq: number, handler: string, startedAt: number): Promise<never> {
+    if (isOpaqueCrash(error, this.#crashErrors)) {
+      // The thread's own account of what killed it arrives a moment later.
+      return this.#nextCrashNote().then((note) =>
+        this.#failWith(this.#mapWorkError(error, seq, handler, note), seq, handler, startedAt),
+      );
+    }
+    return this.#failWith(this.#mapWorkError(error, seq, handler, null), seq, handler, startedAt);
+  }
+
+  #failWith(mapped: TroupeError, seq: number, handler: string, startedAt: number): Promise<never> {
+    this.#count(mapped);
+    this.#emitSettled(seq, handler, startedAt, mapped);
+    return Promise.reject(mapped);
+  }
+
+  #nextCrashNote(): Promise<ErrorData | null> {
+    const recent = this.#crashNote;
+    if (recent !== null && performance.now() - recent.at < 1_000) {
+      this.#crashNote = null;
+      return Promise.resolve(recent.error);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#crashNoteWaiters = this.#crashNoteWaiters.filter((w) => w !== waiter);
+        resolve(null);
+      }, 250);
+      const waiter = (error: ErrorData): void => {
+        clearTimeout(timer);
+        resolve(error);
+      };
+      this.#crashNoteWaiters.push(waiter);
+    });
   }
 
   #count(error: TroupeError): void {
@@ -682,9 +733,22 @@ export class Runner extends EventEmitter<RunnerEvents> {
     });
   }
 
-  #mapWorkError(error: unknown, seq: number, handler: string): TroupeError {
+  #mapWorkError(error: unknown, seq: number, handler: string, note: ErrorData | null): TroupeError {
     const taskId = seq === 0 ? undefined : `${this.id}#${seq}`;
     const context = { runnerId: this.id, handler, ...(taskId === undefined ? {} : { taskId }) };
+    if (note !== null && !this.#forcedAbort) {
+      const cause = fromErrorData(note);
+      if (note.name === 'DataCloneError') {
+        return new DataCloneError(
+          `task ${taskId ?? 'on ' + this.id}: its result could not be cloned (${note.message}); the thread was replaced`,
+          { cause, context },
+        );
+      }
+      return new WorkerCrashedError(
+        `the thread running task ${taskId ?? 'on ' + this.id} crashed: ${cause.message}`,
+        { cause, context },
+      );
+    }
     const kind = classifyWorkError(error, this.#crashErrors);
     const failure = this.#actor.getSnapshot().context.failure;
     if (this.#forcedAbort && (kind === 'terminated' || kind === 'crash' || kind === 'aborted')) {
@@ -773,7 +837,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const busy = this.#inFlight > 0;
     if (busy === this.#reportedBusy) return;
     this.#reportedBusy = busy;
-    this.#actor.send({ type: busy ? 'troupe.runner.busy' : 'troupe.runner.idle' });
+    this.#send({ type: busy ? 'troupe.runner.busy' : 'troupe.runner.idle' });
     if (!busy) this.#wakeDrainWaiters();
   }
 
@@ -879,7 +943,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const held = this.#held;
     this.#held = [];
     for (const task of held) {
-      this.#execute(task.payload, task.options ?? EMPTY_RUN_OPTIONS).then(task.resolve, task.reject);
+      this.#execute(task.payload, task.options ?? EMPTY_RUN_OPTIONS).then(
+        task.resolve,
+        task.reject,
+      );
     }
   }
 
@@ -1023,7 +1090,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#threadsStarted += 1;
     worker.on('error', (error: unknown) => {
       if (typeof error === 'object' && error !== null) this.#crashErrors.add(error);
-      record.lastError = error;
+      // Keep the thread's own crash note over an error that lost its shape.
+      if (record.lastError === null || error instanceof Error) record.lastError = error;
     });
     worker.once('exit', (code: number) => {
       this.#threadsExited += 1;
@@ -1048,8 +1116,19 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   #onWorkerMessage(message: unknown): void {
-    if (!isHelloMessage(message)) return;
-    this.#onHello(message);
+    if (isHelloMessage(message)) {
+      this.#onHello(message);
+      return;
+    }
+    if (isCrashNote(message)) {
+      const { threadId, error } = message[kCrashKey];
+      const record = this.#threads.get(threadId);
+      if (record !== undefined) record.lastError = fromErrorData(error);
+      const waiters = this.#crashNoteWaiters;
+      this.#crashNoteWaiters = [];
+      if (waiters.length === 0) this.#crashNote = { error, at: performance.now() };
+      for (const resolve of waiters) resolve(error);
+    }
   }
 
   #onHello(message: HelloMessage): void {
@@ -1153,7 +1232,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.#startupFailed(
         new RunnerStartupError(
           `thread ${record.threadId} of runner "${this.id}" exited with code ${code} during startup: ${errorMessage(cause)}`,
-          { cause, context: { runnerId: this.id, threadId: record.threadId, workerPath: this.workerPath } },
+          {
+            cause,
+            context: { runnerId: this.id, threadId: record.threadId, workerPath: this.workerPath },
+          },
         ),
       );
       return;
@@ -1162,7 +1244,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.#broken(
         new RunnerStartupError(
           `replacement thread ${record.threadId} of runner "${this.id}" exited with code ${code} while loading ${this.workerPath}`,
-          { cause, context: { runnerId: this.id, threadId: record.threadId, workerPath: this.workerPath } },
+          {
+            cause,
+            context: { runnerId: this.id, threadId: record.threadId, workerPath: this.workerPath },
+          },
         ),
       );
       return;
@@ -1178,22 +1263,25 @@ export class Runner extends EventEmitter<RunnerEvents> {
       component: 'runner',
       operation: 'thread',
     });
-    this.#actor.send({
+    this.#trackThreads();
+    const pool = this.#pool;
+    if (pool !== null && pool.threads.length < this.#spec.threads) {
+      // piscina gave up replacing threads (one failed during bootstrap
+      // before): only a full restart brings the pool back.
+      this.#broken(crash);
+      return;
+    }
+    this.#send({
       type: 'troupe.runner.crashed',
       error: toErrorData(crash),
       normal: code === 0,
       at: Date.now(),
     });
-    this.#trackThreads();
-    const pool = this.#pool;
-    if (pool !== null && !this.#poolClosing && pool.threads.length < this.#spec.threads) {
-      this.#broken(crash);
-    }
   }
 
   #broken(error: TroupeError): void {
     this.#host.reportError(error, { runnerId: this.id, component: 'runner', operation: 'pool' });
-    this.#actor.send({ type: 'troupe.runner.broken', error: toErrorData(error), at: Date.now() });
+    this.#send({ type: 'troupe.runner.broken', error: toErrorData(error), at: Date.now() });
   }
 
   #registerThreadResources(record: ThreadRecord): void {
@@ -1250,8 +1338,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   #notifyThreads(): void {
     for (const record of this.#threads.values()) {
-      record.channel?.call('shutdownNotice', `runner "${this.id}" is draining`).catch(() => {});
+      record.channel?.call('shutdownNotice', this.#stopReason()).catch(() => {});
     }
+  }
+
+  #stopReason(): string {
+    return this.#host.refusal()?.message ?? `runner "${this.id}" is stopping`;
   }
 
   #broadcastAbort(seq: number, reason: ErrorData): void {
@@ -1314,8 +1406,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
   async #closePool(): Promise<void> {
     await this.#teardownThreads(Math.max(1, this.#spec.closeTimeoutMs / 2));
     await this.#destroyPool();
-    const channels = [...this.#threads.values()].map((t) => t.channel?.close());
-    await Promise.allSettled(channels);
+    const closing: Promise<void>[] = [];
+    for (const t of this.#threads.values()) if (t.channel !== null) closing.push(t.channel.close());
+    await Promise.allSettled(closing);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import type { ErrorCode, RunnerState, TroupeError, TroupeErrorContext } from '@troupe/core';
 import type { InspectOption } from '../inspect.js';
 import type { Logger } from '../logger.js';
@@ -18,7 +18,7 @@ export interface RunOptions<TEvent = unknown> {
   /** Cancels the task: the promise rejects with `ERR_TASK_ABORTED` at once. */
   readonly signal?: AbortSignal;
   /** Transferred, not cloned (ArrayBuffers, MessagePorts). */
-  readonly transfer?: readonly TransferListItem[];
+  readonly transfer?: readonly Transferable[];
   /** Rejects with `ERR_TASK_TIMEOUT` after this long. Default: the runner's `taskTimeoutMs`. */
   readonly timeoutMs?: number;
   /** Receives the events this task emits (before the promise settles). */
@@ -62,6 +62,7 @@ export interface RunnerHost {
   readonly logger: Logger;
   readonly inspect: InspectOption | undefined;
   readonly resources: ResourceManager;
+  readonly signalingMs: number;
   readonly drainingMs: number;
   readonly abortGraceMs: number;
   /** True when someone listens to `task:settled` (per-task timing costs). */

@@ -20,6 +20,20 @@ const EXIT_MESSAGE = /^worker exited with code: -?\d+$/;
  * `ERR_WORKER_OUT_OF_MEMORY`; destroy() rejects with "Terminating worker
  * thread"; its abort path with an `AbortError`.
  */
+/**
+ * True for a crash whose error did not survive serialization (a DOMException
+ * thrown in the worker arrives as a plain `{}`): the thread's crash note
+ * tells what it was.
+ */
+export function isOpaqueCrash(error: unknown, crashErrors: WeakSet<object>): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    !(error instanceof Error) &&
+    crashErrors.has(error)
+  );
+}
+
 export function classifyWorkError(error: unknown, crashErrors: WeakSet<object>): WorkErrorKind {
   if (typeof error !== 'object' || error === null) return 'handler';
   if (crashErrors.has(error)) {
@@ -27,6 +41,7 @@ export function classifyWorkError(error: unknown, crashErrors: WeakSet<object>):
   }
   const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
   if (name === 'DataCloneError') return 'clone';
+  if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST') return 'clone';
   if (code === 'ERR_WORKER_OUT_OF_MEMORY') return 'crash';
   if (typeof message === 'string') {
     if (EXIT_MESSAGE.test(message)) return 'crash';

@@ -49,17 +49,21 @@ export interface TaskContext<TEvent = unknown> {
 }
 
 /** A handler of a `defineRunner` module. */
-export type Handler<TPayload = never, TResult = unknown, TEvent = never> = (
+export type Handler<TPayload = unknown, TResult = unknown, TEvent = unknown> = (
   payload: TPayload,
   ctx: TaskContext<TEvent>,
 ) => TResult | Promise<TResult>;
 
+/**
+ * Any handler. The payload is `any` on purpose: handlers annotate their own
+ * payload type, and an unannotated one should still be usable.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyHandler = Handler<any>;
+
 /** What `defineRunner` takes. */
 export interface RunnerDefinition<
-  THandlers extends Record<string, Handler<never, unknown, never>> = Record<
-    string,
-    Handler<never, unknown, never>
-  >,
+  THandlers extends Record<string, AnyHandler> = Record<string, AnyHandler>,
 > {
   /** Runs once per thread before it takes tasks (load a model, open a connection). A throw fails startup. */
   readonly setup?: (ctx: SetupContext) => void | Promise<void>;
@@ -96,9 +100,9 @@ export type DefinedRunner<TDef extends RunnerDefinition> = TDef & {
  * });
  * ```
  */
-export function defineRunner<
-  const THandlers extends Record<string, Handler<never, unknown, never>>,
->(definition: RunnerDefinition<THandlers>): DefinedRunner<RunnerDefinition<THandlers>> {
+export function defineRunner<const THandlers extends Record<string, AnyHandler>>(
+  definition: RunnerDefinition<THandlers>,
+): DefinedRunner<RunnerDefinition<THandlers>> {
   const fail = (field: string, expected: string, value: unknown): never => {
     throw new InvalidConfigError(
       `defineRunner: invalid "${field}": expected ${expected}, got ${typeof value}`,
@@ -115,7 +119,8 @@ export function defineRunner<
   const names = Object.keys(handlers);
   if (names.length === 0) fail('handlers', 'at least one handler', handlers);
   for (const name of names) {
-    if (typeof handlers[name] !== 'function') fail(`handlers.${name}`, 'a function', handlers[name]);
+    if (typeof handlers[name] !== 'function')
+      fail(`handlers.${name}`, 'a function', handlers[name]);
   }
   if (setup !== undefined && typeof setup !== 'function') fail('setup', 'a function', setup);
   if (teardown !== undefined && typeof teardown !== 'function') {

@@ -6,7 +6,6 @@
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import {
   ShutdownInProgressError,
-  TaskAbortedError,
   UnknownHandlerError,
   fromErrorData,
   toErrorData,
@@ -16,6 +15,7 @@ import * as Comlink from 'comlink';
 import { toWireApi } from '../channel/toWireApi.js';
 import {
   kBootKey,
+  kCrashKey,
   kFailureKey,
   kHelloKey,
   type ControlApi,
@@ -39,8 +39,7 @@ if (parentPort === null) {
 }
 const port = parentPort;
 const maybeBoot = (workerData as Record<string, unknown> | null)?.[kBootKey] as
-  | WorkerBoot
-  | undefined;
+  WorkerBoot | undefined;
 if (maybeBoot === undefined) {
   throw new Error('@troupe/runtime worker entry started without its boot data');
 }
@@ -237,7 +236,8 @@ async function start(): Promise<(payload: unknown) => unknown> {
     } else {
       plainDefault = exported;
       handlers = Object.keys(mod).filter(
-        (name) => typeof mod[name] === 'function' || (name === 'default' && typeof exported === 'function'),
+        (name) =>
+          typeof mod[name] === 'function' || (name === 'default' && typeof exported === 'function'),
       );
     }
   } catch (thrown) {
@@ -255,6 +255,16 @@ async function start(): Promise<(payload: unknown) => unknown> {
     ? (plainDefault as (payload: unknown) => unknown)
     : unknownDefault;
 }
+
+// Errors that kill the thread do not always survive the trip to the main
+// thread (a DOMException arrives as {}): say what it was first.
+process.on('uncaughtExceptionMonitor', (error: unknown) => {
+  try {
+    port.postMessage({ [kCrashKey]: { threadId, error: toErrorData(error) } });
+  } catch {
+    // nothing more can be done from a dying thread
+  }
+});
 
 const started = start();
 

@@ -1,0 +1,146 @@
+// The three-phase shutdown with real threads: nothing accepted is lost,
+// nothing arriving late hangs, and every caller gets the same report.
+import { isTroupeError, type ShutdownPhase } from '@troupe/runtime';
+import { checkLeaks, fixtures, snapshotHandles } from '@troupe/testing';
+import { describe, expect, it } from 'vitest';
+import { makeTroupe, sleep } from '../helpers/troupe.js';
+
+describe('three-phase shutdown', () => {
+  it('drains every task accepted before SIGNALING: 400 tasks over 3 runners, zero lost', async () => {
+    const troupe = makeTroupe({ shutdown: { drainingMs: 20_000 } });
+    const runners = await Promise.all(
+      ['a', 'b', 'c'].map((id) => troupe.spawnRunner({ id, worker: fixtures.sleep, threads: 2 })),
+    );
+    const submitted = Array.from({ length: 400 }, (_, i) =>
+      (runners[i % 3] as (typeof runners)[number]).run(1 + (i % 7)),
+    );
+    await sleep(20);
+    const report = await troupe.shutdown({ reason: 'load' });
+    const settled = await Promise.allSettled(submitted);
+    const fulfilled = settled.filter((s) => s.status === 'fulfilled');
+    expect(fulfilled).toHaveLength(400);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : -1))).toEqual(
+      Array.from({ length: 400 }, (_, i) => 1 + (i % 7)),
+    );
+    expect(report.tasks.submitted).toBe(400);
+    expect(report.tasks.completed).toBe(400);
+    expect(report.tasks.inFlightAtSignal).toBeGreaterThan(0);
+    expect(report.tasks.drained.completed).toBe(report.tasks.inFlightAtSignal);
+    expect(report.forced).toBe(false);
+    expect(report.threads).toEqual({ started: 6, exited: 6, leaked: 0 });
+  });
+
+  it('drains two busy threads whole (piscina close() would kill the long task)', async () => {
+    // FIELD-NOTES: with 2 busy workers piscina's close() rejects the 1500 ms
+    // task with "Terminating worker thread" after ~544 ms. Troupe never calls close().
+    const troupe = makeTroupe();
+    const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 2 });
+    const short = runner.run(200);
+    const long = runner.run(1_500);
+    await sleep(30);
+    const started = performance.now();
+    const report = await troupe.shutdown();
+    expect(await short).toBe(200);
+    expect(await long).toBe(1_500);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(report.tasks.drained).toEqual({ completed: 2, failed: 0, aborted: 0 });
+    expect(report.phases.draining.timedOut).toBe(false);
+  });
+
+  it('rejects run() at once with ERR_SHUTDOWN_IN_PROGRESS in every phase, never hangs', async () => {
+    const troupe = makeTroupe();
+    const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 1 });
+    const inFlight = runner.run(300);
+    const refusals: { phase: ShutdownPhase; code: unknown; ms: number }[] = [];
+    const tryRun = async (phase: ShutdownPhase): Promise<void> => {
+      const t0 = performance.now();
+      try {
+        await runner.run(1);
+        refusals.push({ phase, code: 'resolved', ms: performance.now() - t0 });
+      } catch (error) {
+        refusals.push({
+          phase,
+          code: isTroupeError(error) ? error.code : error,
+          ms: performance.now() - t0,
+        });
+      }
+    };
+    const attempts: Promise<void>[] = [];
+    troupe.on('shutdown:phase', ({ phase }) => {
+      attempts.push(tryRun(phase));
+    });
+    const report = await troupe.shutdown();
+    attempts.push(tryRun('stopped'));
+    await Promise.all(attempts);
+    expect(await inFlight).toBe(300);
+    expect(refusals.map((r) => r.phase)).toEqual([
+      'signaling',
+      'draining',
+      'closing',
+      'stopped',
+      'stopped',
+    ]);
+    for (const refusal of refusals) {
+      expect(refusal.code).toBe('ERR_SHUTDOWN_IN_PROGRESS');
+      expect(refusal.ms).toBeLessThan(50);
+    }
+    // The last refusal came after the report was made.
+    expect(report.tasks.rejected).toBe(4);
+    await expect(troupe.spawnRunner({ worker: fixtures.echo })).rejects.toMatchObject({
+      code: 'ERR_SHUTDOWN_IN_PROGRESS',
+    });
+    expect(() => troupe.resources.register({ id: 'late', close: () => {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_SHUTDOWN_IN_PROGRESS' }) as Error,
+    );
+  });
+
+  it('gives every shutdown() call the same promise, sequential or concurrent', async () => {
+    const troupe = makeTroupe();
+    await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
+    const first = troupe.shutdown({ reason: 'first' });
+    const second = troupe.shutdown({ reason: 'second' });
+    const concurrent = await Promise.all([first, second, troupe.shutdown()]);
+    expect(second).toBe(first);
+    expect(concurrent[0]).toBe(concurrent[1]);
+    expect(concurrent[0]).toBe(concurrent[2]);
+    expect(concurrent[0].reason).toBe('first');
+    const later = troupe.shutdown({ reason: 'later' });
+    expect(later).toBe(first);
+    expect(troupe.phase).toBe('stopped');
+  });
+
+  it('reports phases in order with durations, and the report is plain data', async () => {
+    const troupe = makeTroupe();
+    await troupe.spawnRunner({ id: 'r', worker: fixtures.stream, threads: 1 });
+    const phases: ShutdownPhase[] = [];
+    troupe.on('shutdown:phase', ({ phase }) => phases.push(phase));
+    expect(troupe.ready).toBe(true);
+    const pending = troupe.shutdown({ reason: 'deploy' });
+    expect(troupe.ready).toBe(false);
+    const report = await pending;
+    expect(phases).toEqual(['signaling', 'draining', 'closing', 'stopped']);
+    expect(report.reason).toBe('deploy');
+    for (const phase of ['signaling', 'draining', 'closing'] as const) {
+      expect(report.phases[phase].durationMs).toBeGreaterThanOrEqual(0);
+      expect(report.phases[phase].timedOut).toBe(false);
+    }
+    expect(structuredClone(report)).toEqual(report);
+    expect(report.runners).toEqual([{ id: 'r', state: 'stopped', restarts: 0, forced: false }]);
+    expect(report.resources.details.map((d) => d.id)).toContain('r');
+  });
+
+  it('takes 16 idle runners down quickly and leaves no handle or thread behind', async () => {
+    const baseline = snapshotHandles();
+    const troupe = makeTroupe();
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        troupe.spawnRunner({ id: `idle-${i}`, worker: fixtures.echo, threads: 1 }),
+      ),
+    );
+    const report = await troupe.shutdown();
+    expect(report.threads).toEqual({ started: 16, exited: 16, leaked: 0 });
+    expect(report.resources.forced).toBe(0);
+    const leaks = await checkLeaks(baseline);
+    expect(leaks.ok, leaks.message).toBe(true);
+  });
+});
