@@ -25,7 +25,9 @@ describe('crashes', () => {
     const echo = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
     expect(await echo.run('still serving')).toBe('still serving');
     expect(runner.stats()).toMatchObject({ crashes: 1, restarts: 1, failed: 1 });
-    expect(errors.some((r) => r.code === 'ERR_WORKER_CRASHED' && r.context.runnerId === 'crashy')).toBe(true);
+    expect(
+      errors.some((r) => r.code === 'ERR_WORKER_CRASHED' && r.context.runnerId === 'crashy'),
+    ).toBe(true);
   });
 
   it('an uncaught throw in the worker (outside the handler) is a crash, not a handler error', async () => {

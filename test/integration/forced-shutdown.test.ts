@@ -22,7 +22,7 @@ describe('forced shutdown at the draining deadline', () => {
     const report = await troupe.shutdown();
     const elapsed = performance.now() - started;
     const [outcome] = await Promise.allSettled([hung]);
-    expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('ERR_TASK_ABORTED');
+    expect(codeOf(outcome)).toBe('ERR_TASK_ABORTED');
     expect(report.phases.draining.timedOut).toBe(true);
     expect(report.forced).toBe(true);
     expect(report.tasks.drained.aborted).toBe(1);
@@ -35,15 +35,23 @@ describe('forced shutdown at the draining deadline', () => {
 
   it('aborts an async task that ignores ctx.signal, while a cooperative one stops in time', async () => {
     const troupe = makeTroupe({ shutdown: { drainingMs: 200, abortGraceMs: 150 } });
-    const stubborn = await troupe.spawnRunner({ id: 'stubborn', worker: fixtures.hangAsync, threads: 1 });
-    const polite = await troupe.spawnRunner({ id: 'polite', worker: fixtures.cooperative, threads: 1 });
+    const stubborn = await troupe.spawnRunner({
+      id: 'stubborn',
+      worker: fixtures.hangAsync,
+      threads: 1,
+    });
+    const polite = await troupe.spawnRunner({
+      id: 'polite',
+      worker: fixtures.cooperative,
+      threads: 1,
+    });
     const ignoring = stubborn.run(null, { handler: 'hang' });
     const honouring = polite.run(null, { handler: 'wait' });
     const results = Promise.allSettled([ignoring, honouring]);
     const report = await troupe.shutdown();
     const [a, b] = await results;
-    expect(codeOf(a as PromiseSettledResult<unknown>)).toBe('ERR_TASK_ABORTED');
-    expect(codeOf(b as PromiseSettledResult<unknown>)).toBe('ERR_TASK_ABORTED');
+    expect(codeOf(a)).toBe('ERR_TASK_ABORTED');
+    expect(codeOf(b)).toBe('ERR_TASK_ABORTED');
     const cooperativeError = (b as PromiseRejectedResult).reason as Error;
     // the cooperative task rejected with the abort reason it saw on ctx.signal
     expect(cooperativeError.message).toMatch(/abort|deadline/i);

@@ -39,7 +39,11 @@ describe('option validation', () => {
     [{ worker: fixtures.echo, id: '' }, 'spec.id', '""'],
     [{ worker: 42 }, 'spec.worker', '42'],
     [{}, 'spec.worker', 'undefined'],
-    [{ worker: fixtures.echo, restart: { policy: 'sometimes' } }, 'spec.restart.policy', '"sometimes"'],
+    [
+      { worker: fixtures.echo, restart: { policy: 'sometimes' } },
+      'spec.restart.policy',
+      '"sometimes"',
+    ],
     [{ worker: fixtures.echo, taskTimeoutMs: 0 }, 'spec.taskTimeoutMs', '0'],
     [{ worker: fixtures.echo, dependsOn: 'db' }, 'spec.dependsOn', '"db"'],
     [{ worker: fixtures.echo, threds: 2 }, 'spec', 'threds'],
@@ -87,21 +91,20 @@ describe('option validation', () => {
 
   it('resources.register rejects bad specs, duplicates and unknown dependencies by name', () => {
     const troupe = makeTroupe();
-    expect(configError(() => troupe.resources.register({ id: '', close: () => {} })).message).toMatch(
-      /\[0\]\.id/,
-    );
+    expect(
+      configError(() => troupe.resources.register({ id: '', close: () => {} })).message,
+    ).toMatch(/\[0\]\.id/);
     expect(
       configError(() => troupe.resources.register({ id: 'a', close: 'no' as never })).message,
     ).toContain('a.close');
     expect(
-      configError(() =>
-        troupe.resources.register({ id: 'a', close: () => {}, closeTimeoutMs: 0 }),
-      ).message,
+      configError(() => troupe.resources.register({ id: 'a', close: () => {}, closeTimeoutMs: 0 }))
+        .message,
     ).toContain('a.closeTimeoutMs');
     troupe.resources.register({ id: 'a', close: () => {} });
-    expect(configError(() => troupe.resources.register({ id: 'a', close: () => {} })).message).toContain(
-      'duplicate resource id "a"',
-    );
+    expect(
+      configError(() => troupe.resources.register({ id: 'a', close: () => {} })).message,
+    ).toContain('duplicate resource id "a"');
     expect(
       configError(() => troupe.resources.register({ id: 'b', close: () => {}, dependsOn: ['zzz'] }))
         .message,

@@ -8,11 +8,13 @@ describe('resources', () => {
   it('closes dependents first, branches in parallel; a hung close is forced, a throwing one fails', async () => {
     const troupe = makeTroupe({ shutdown: { closingMs: 3_000 } });
     const events: string[] = [];
-    const close = (id: string, ms = 20) => async (): Promise<void> => {
-      events.push(`start ${id}`);
-      await sleep(ms);
-      events.push(`end ${id}`);
-    };
+    const close =
+      (id: string, ms = 20) =>
+      async (): Promise<void> => {
+        events.push(`start ${id}`);
+        await sleep(ms);
+        events.push(`end ${id}`);
+      };
     troupe.resources.register([
       { id: 'db', close: close('db') },
       { id: 'cache', close: close('cache'), dependsOn: ['db'] },
@@ -32,7 +34,12 @@ describe('resources', () => {
         dependsOn: ['db'],
       },
     ]);
-    const runner = await troupe.spawnRunner({ id: 'llm', worker: fixtures.echo, threads: 1, dependsOn: ['cache'] });
+    const runner = await troupe.spawnRunner({
+      id: 'llm',
+      worker: fixtures.echo,
+      threads: 1,
+      dependsOn: ['cache'],
+    });
     expect(troupe.resources.state('llm')).toBe('open');
     const report = await troupe.shutdown();
     const order = (label: string): number => events.indexOf(label);
@@ -78,9 +85,9 @@ describe('resources', () => {
     expect((error as Error).message).toMatch(/a → b → c → a/);
     expect(troupe.resources.state('a')).toBeUndefined();
     expect(troupe.resources.size).toBe(1);
-    expect(() => troupe.resources.register({ id: 'self', close: () => {}, dependsOn: ['self'] })).toThrow(
-      expect.objectContaining({ code: 'ERR_RESOURCE_CYCLE' }) as Error,
-    );
+    expect(() =>
+      troupe.resources.register({ id: 'self', close: () => {}, dependsOn: ['self'] }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_RESOURCE_CYCLE' }) as Error);
   });
 
   it('lists resources with their edges and states', async () => {
@@ -92,7 +99,7 @@ describe('resources', () => {
     await troupe.spawnRunner({ id: 'r', worker: fixtures.echo, threads: 1, dependsOn: ['db'] });
     const list = troupe.resources.list();
     const db = list.find((r) => r.id === 'db');
-    expect(db?.dependents.sort()).toEqual(['api', 'r']);
+    expect([...(db?.dependents ?? [])].sort()).toEqual(['api', 'r']);
     expect(list.find((r) => r.id === 'r')?.kind).toBe('runner');
     expect(list.filter((r) => r.kind === 'thread')).toHaveLength(1);
     expect(list.filter((r) => r.kind === 'channel')).toHaveLength(1);

@@ -43,7 +43,9 @@ describe('runner startup', () => {
 
   it('a module that throws on load → ERR_RUNNER_STARTUP with the thrown error as cause', async () => {
     const troupe = makeTroupe();
-    const error = await startupError(troupe.spawnRunner({ worker: fixtures.throwOnLoad, threads: 2 }));
+    const error = await startupError(
+      troupe.spawnRunner({ worker: fixtures.throwOnLoad, threads: 2 }),
+    );
     expect(error.code).toBe('ERR_RUNNER_STARTUP');
     expect(error.context.workerPath).toBe(fileURLToPath(fixtures.throwOnLoad));
     expect((error.cause as Error).message).toBe('fixture: thrown on load');
@@ -51,7 +53,9 @@ describe('runner startup', () => {
 
   it('a module that exits its thread on load → ERR_RUNNER_STARTUP, no crash loop', async () => {
     const troupe = makeTroupe();
-    const error = await startupError(troupe.spawnRunner({ worker: fixtures.crashOnLoad, threads: 2 }));
+    const error = await startupError(
+      troupe.spawnRunner({ worker: fixtures.crashOnLoad, threads: 2 }),
+    );
     expect(error.code).toBe('ERR_RUNNER_STARTUP');
     expect(error.message).toMatch(/exited with code 1 during startup/);
     const report = await troupe.shutdown();
@@ -63,7 +67,9 @@ describe('runner startup', () => {
 
   it('a failing setup() → ERR_RUNNER_STARTUP with the setup error as cause', async () => {
     const troupe = makeTroupe();
-    const error = await startupError(troupe.spawnRunner({ worker: fixtures.setupFails, threads: 1 }));
+    const error = await startupError(
+      troupe.spawnRunner({ worker: fixtures.setupFails, threads: 1 }),
+    );
     expect(error.code).toBe('ERR_RUNNER_STARTUP');
     expect((error.cause as Error).message).toBe('fixture: setup failed');
   });

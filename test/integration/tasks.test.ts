@@ -41,7 +41,7 @@ describe('run()', () => {
     const troupe = makeTroupe();
     const runner = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
     const buffer = new ArrayBuffer(1024);
-    const back = (await runner.run(buffer, { transfer: [buffer] })) as ArrayBuffer;
+    const back = await runner.run<ArrayBuffer>(buffer, { transfer: [buffer] });
     expect(buffer.byteLength).toBe(0); // moved, not copied
     expect(back.byteLength).toBe(1024);
     const { port1 } = new MessageChannel();
@@ -52,7 +52,11 @@ describe('run()', () => {
 
   it('times out with ERR_TASK_TIMEOUT (per call or per runner) and keeps serving', async () => {
     const troupe = makeTroupe();
-    const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 1, taskTimeoutMs: 200 });
+    const runner = await troupe.spawnRunner({
+      worker: fixtures.sleep,
+      threads: 1,
+      taskTimeoutMs: 200,
+    });
     const t0 = performance.now();
     expect(await codeOf(runner.run(5_000))).toBe('ERR_TASK_TIMEOUT');
     expect(performance.now() - t0).toBeLessThan(1_000);
@@ -78,7 +82,7 @@ describe('run()', () => {
     const [a, b] = await Promise.allSettled([first, second]);
     expect(performance.now() - t0).toBeLessThan(50); // rejected at once
     for (const result of [a, b]) {
-      expect(result?.status).toBe('rejected');
+      expect(result.status).toBe('rejected');
       const reason = (result as PromiseRejectedResult).reason as Error;
       expect(isTroupeError(reason, 'ERR_TASK_ABORTED')).toBe(true);
     }
@@ -128,21 +132,23 @@ describe('run()', () => {
     const perTask = new Map<string, number[]>();
     const results = await Promise.all(
       [0, 1, 2, 3].map((n) =>
-        runner.run<{ chunks: number; taskId: string }>(
-          { prompt: `p${n}`, chunks: 50 },
-          {
-            handler: 'generate',
-            onEvent: (event, meta) => {
-              const list = perTask.get(meta.taskId) ?? [];
-              list.push((event as { index: number }).index);
-              perTask.set(meta.taskId, list);
+        runner
+          .run<{ chunks: number; taskId: string }>(
+            { prompt: `p${n}`, chunks: 50 },
+            {
+              handler: 'generate',
+              onEvent: (event, meta) => {
+                const list = perTask.get(meta.taskId) ?? [];
+                list.push((event as { index: number }).index);
+                perTask.set(meta.taskId, list);
+              },
             },
-          },
-        ).then((result) => {
-          // all 50 events were delivered before the promise resolved
-          expect(perTask.get(result.taskId)).toHaveLength(50);
-          return result;
-        }),
+          )
+          .then((result) => {
+            // all 50 events were delivered before the promise resolved
+            expect(perTask.get(result.taskId)).toHaveLength(50);
+            return result;
+          }),
       ),
     );
     expect(all).toHaveLength(200);

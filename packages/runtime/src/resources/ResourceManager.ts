@@ -311,9 +311,12 @@ export class ResourceManager implements ResourceRegistry {
         if (finished) return;
         finished = true;
         this.#forceClose = null;
-        const all: ResourceCloseRecord[] = nodes.map(
-          (node) =>
-            records.get(node) ?? {
+        // In the order they finished closing, then whatever never finished.
+        const all: ResourceCloseRecord[] = [
+          ...records.values(),
+          ...nodes
+            .filter((node) => !records.has(node))
+            .map((node): ResourceCloseRecord => ({
               id: node.id,
               kind: node.kind,
               outcome: 'forced',
@@ -325,8 +328,8 @@ export class ResourceManager implements ResourceRegistry {
                 message: `resource "${node.id}" was still closing at the closing deadline`,
                 context: { resourceId: node.id },
               },
-            },
-        );
+            })),
+        ];
         resolve({
           closed: all.filter((r) => r.outcome === 'closed').length,
           failed: all.filter((r) => r.outcome === 'failed').length,

@@ -433,7 +433,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     if (this.#inFlight + this.#held.length >= this.#capacity) {
       return this.#refuse(
         new QueueFullError(
-          `runner "${this.id}" is full: ${this.#inFlight + this.#held.length} tasks (threads ${this.#spec.threads} + maxQueue ${this.#spec.maxQueue})`,
+          `runner "${this.id}" is full: ${this.#inFlight + this.#held.length} task(s) running or queued, the limit is threads (${this.#spec.threads}) + maxQueue (${this.#spec.maxQueue})`,
           { context: { runnerId: this.id, maxQueue: this.#spec.maxQueue } },
         ),
       );

@@ -1,0 +1,113 @@
+// Troupe's channel over Comlink: what raw Comlink gets wrong (a call to a
+// dead peer hangs forever), ours turns into ERR_CHANNEL_CLOSED.
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { Channel, isTroupeError } from '@troupe/runtime';
+import * as Comlink from 'comlink';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../helpers/troupe.js';
+
+interface PeerApi {
+  ping(): string;
+  slow(ms: number): number;
+  never(): never;
+  fail(): never;
+}
+
+const workers: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+});
+
+async function peer(): Promise<{
+  worker: Worker;
+  port: MessagePort;
+}> {
+  const worker = new Worker(new URL('../helpers/channel-peer.mjs', import.meta.url));
+  workers.push(worker);
+  const { port1, port2 } = new MessageChannel();
+  worker.postMessage({ port: port2 }, [port2]);
+  await new Promise((resolve) => worker.once('message', resolve));
+  return { worker, port: port1 };
+}
+
+async function outcome(promise: Promise<unknown>, withinMs: number): Promise<unknown> {
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('pending'), withinMs));
+  return Promise.race([
+    promise.then(
+      () => 'resolved',
+      (e: unknown) => (isTroupeError(e) ? e.code : e),
+    ),
+    timeout,
+  ]);
+}
+
+describe('Channel', () => {
+  it('calls the peer and passes its errors back', async () => {
+    const { port } = await peer();
+    const channel = new Channel<PeerApi>('c', { callEndpoint: port, closeTimeoutMs: 500 });
+    expect(await channel.call('ping')).toBe('pong');
+    expect(await channel.call('slow', 5)).toBe(5);
+    await expect(channel.call('fail')).rejects.toMatchObject({ message: 'peer failed' });
+    await channel.close();
+    expect(channel.state).toBe('closed');
+  });
+
+  it('rejects every pending call when the peer thread dies; raw Comlink hangs forever', async () => {
+    const { worker, port } = await peer();
+    const channel = new Channel<PeerApi>('dying', { callEndpoint: port, closeTimeoutMs: 500 });
+    const ours = [channel.call('never'), channel.call('slow', 10_000)];
+    for (const call of ours) call.catch(() => {}); // observed below
+    const second = await peer();
+    const raw = Comlink.wrap<PeerApi>(second.port);
+    const rawCall = raw.never();
+    await sleep(20);
+    await Promise.all([worker.terminate(), second.worker.terminate()]);
+    // The port's 'close' event reaches us 50–110 ms after the peer died.
+    const outcomes = await Promise.all(ours.map((call) => outcome(call, 2_000)));
+    expect(outcomes).toEqual(['ERR_CHANNEL_CLOSED', 'ERR_CHANNEL_CLOSED']);
+    expect(channel.state).toBe('closed');
+    expect(await outcome(rawCall, 500)).toBe('pending');
+    second.port.close();
+  });
+
+  it('rejects at once on a closed channel, and for calls made while closing', async () => {
+    const { port } = await peer();
+    const channel = new Channel<PeerApi>('c', { callEndpoint: port, closeTimeoutMs: 1_000 });
+    const inFlight = channel.call('slow', 100);
+    const closing = channel.close();
+    expect(channel.state).toBe('closing');
+    await expect(channel.call('ping')).rejects.toMatchObject({ code: 'ERR_CHANNEL_CLOSED' });
+    // the call already sent gets its reply before the channel closes
+    expect(await inFlight).toBe(100);
+    await closing;
+    expect(channel.close()).toBe(closing);
+    const t0 = performance.now();
+    await expect(channel.call('ping')).rejects.toMatchObject({
+      code: 'ERR_CHANNEL_CLOSED',
+      context: { channelId: 'c', operation: 'ping' },
+    });
+    expect(performance.now() - t0).toBeLessThan(20);
+  });
+
+  it('abandons pending calls at the close deadline: they reject, nothing hangs', async () => {
+    const { port } = await peer();
+    const channel = new Channel<PeerApi>('c', { callEndpoint: port, closeTimeoutMs: 100 });
+    const stuck = channel.call('never');
+    const t0 = performance.now();
+    await channel.close();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(await outcome(stuck, 100)).toBe('ERR_CHANNEL_CLOSED');
+    expect(channel.actor.getSnapshot().context.forced).toBe(true);
+  });
+
+  it('does not keep the process alive while idle, only while a call is pending', async () => {
+    const { port } = await peer();
+    const channel = new Channel<PeerApi>('c', { callEndpoint: port, closeTimeoutMs: 100 });
+    expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');
+    const call = channel.call('slow', 50);
+    expect(process.getActiveResourcesInfo()).toContain('MessagePort');
+    await call;
+    expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');
+    await channel.close();
+  });
+});
