@@ -53,17 +53,16 @@ describe('three-phase shutdown', () => {
     const inFlight = runner.run(300);
     const refusals: { phase: ShutdownPhase; code: unknown; ms: number }[] = [];
     const tryRun = async (phase: ShutdownPhase): Promise<void> => {
+      const entry = { phase, code: 'pending' as unknown, ms: 0 };
+      refusals.push(entry); // in phase order, before anything is awaited
       const t0 = performance.now();
       try {
         await runner.run(1);
-        refusals.push({ phase, code: 'resolved', ms: performance.now() - t0 });
+        entry.code = 'resolved';
       } catch (error) {
-        refusals.push({
-          phase,
-          code: isTroupeError(error) ? error.code : error,
-          ms: performance.now() - t0,
-        });
+        entry.code = isTroupeError(error) ? error.code : error;
       }
+      entry.ms = performance.now() - t0;
     };
     const attempts: Promise<void>[] = [];
     troupe.on('shutdown:phase', ({ phase }) => {

@@ -35,9 +35,32 @@ export {
 export { backoffCeiling, fullJitterDelay, type BackoffOptions } from './backoff.js';
 export { addRestart, withinIntensity, type RestartIntensity } from './restartIntensity.js';
 export { createNodeId, idSequence } from './ids.js';
+export { mulberry32, randomSeed, seededDraw } from './prng.js';
+export {
+  builtInPolicies,
+  classifyError,
+  type Classification,
+  type Classifier,
+  type ErrorContext,
+  type ErrorPolicies,
+  type ErrorPolicy,
+  type RecoveryAction,
+  type Severity,
+} from './errors/classify.js';
+export {
+  retryMachine,
+  retryDelay,
+  RetryEventTypes,
+  type RetryContext,
+  type RetryEvent,
+  type RetryMachineInput,
+  type RetryOutcome,
+  type RetryOutput,
+} from './machines/retryMachine.js';
 export {
   runnerMachine,
   runnerStateOf,
+  restartDelay,
   RunnerEventTypes,
   type RunnerContext,
   type RunnerEvent,

@@ -85,6 +85,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import {
   ErrorCodes,
   RunnerEventTypes,
+  restartDelay,
   runnerMachine,
   runnerStateOf,
   type ErrorData,
@@ -943,31 +944,40 @@ describe('runnerMachine: full restarts', () => {
     await toReady(r);
   });
 
-  it('R32 the restart delay is full jitter over backoffCeiling(attempt - 1)', async () => {
-    // Highest draw: the delay is the whole ceiling.
-    const high = startRunner();
-    await toReady(high);
-    high.send(crashed(0)); // attempt 1
-    high.send({ type: RunnerEventTypes.broken, error: crashError('b'), at: 10 }); // attempt 2
-    expect(high.context().attempt).toBe(2);
-    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999999);
-    await resolveLast(high.releasePool);
-    expect(random).toHaveBeenCalled();
+  it('R32 the restart delay is seeded full jitter over backoffCeiling(attempt - 1)', async () => {
+    const r = startRunner();
+    await toReady(r);
+    r.send(crashed(0)); // attempt 1
+    r.send({ type: RunnerEventTypes.broken, error: crashError('b'), at: 10 }); // attempt 2
+    expect(r.context().attempt).toBe(2);
+    const delay = restartDelay(r.context());
     // ceiling = min(1000, 100 * 2^(2-1)) = 200
-    high.advance(199);
-    expect(high.value()).toEqual({ restarting: 'waiting' });
-    high.advance(1);
-    expect(high.value()).toBe('starting');
-    expect(high.startPool.last().input.attempt).toBe(2);
+    expect(delay).toBeGreaterThanOrEqual(0);
+    expect(delay).toBeLessThanOrEqual(200);
+    await resolveLast(r.releasePool);
+    if (delay > 0) {
+      r.advance(delay - 1);
+      expect(r.value()).toEqual({ restarting: 'waiting' });
+      r.advance(1);
+    } else {
+      r.advance(0);
+    }
+    expect(r.value()).toBe('starting');
+    expect(r.startPool.last().input.attempt).toBe(2);
 
-    // Lowest draw: no delay at all.
-    random.mockReturnValue(0);
-    const low = startRunner();
-    await toReady(low);
-    low.send({ type: RunnerEventTypes.broken, error: crashError('b'), at: 0 });
-    await resolveLast(low.releasePool);
-    low.advance(0);
-    expect(low.value()).toBe('starting');
+    // Over many seeds the delay covers [0, ceiling] and never leaves it.
+    const restart = r.context().restart;
+    const draws = Array.from({ length: 5_000 }, (_, seed) =>
+      restartDelay({ attempt: 2, seed, restart }),
+    );
+    expect(Math.max(...draws)).toBe(200);
+    expect(Math.min(...draws)).toBe(0);
+    const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+    expect(Math.abs(mean - 100)).toBeLessThan(5);
+    // Same seed, same attempt: same delay (reproducible runs).
+    expect(restartDelay({ attempt: 3, seed: 42, restart })).toBe(
+      restartDelay({ attempt: 3, seed: 42, restart }),
+    );
   });
 
   it('R33 a failed restart after the runner was ready counts and restarts again', async () => {

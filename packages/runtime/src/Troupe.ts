@@ -2,8 +2,14 @@ import {
   InvalidConfigError,
   ShutdownInProgressError,
   createNodeId,
+  fromErrorData,
   idSequence,
+  toErrorData,
+  type Classifier,
+  type ErrorCode,
   type ErrorData,
+  type ErrorPolicies,
+  type Severity,
   type RunnerState,
   type ShutdownPhase,
   type TroupeError,
@@ -11,7 +17,12 @@ import {
 } from '@troupe/core';
 import { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
-import { ErrorHandler, type ErrorRecord, type ErrorRegistry } from './errors/ErrorHandler.js';
+import {
+  ErrorHandler,
+  type ErrorRecord,
+  type ErrorRegistry,
+  type Resolution,
+} from './errors/ErrorHandler.js';
 import type { InspectOption } from './inspect.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveRunnerSpec, type RunnerSpec } from './options/resolveRunnerSpec.js';
@@ -67,10 +78,15 @@ export interface HealthReport {
 
 /** An alert: something persistent needs a human. */
 export interface Alert {
-  readonly kind: string;
+  /** `escalation`: an error whose action is ESCALATE (e.g. a runner hit its restart limit). */
+  readonly kind: 'escalation' | 'health';
+  readonly severity: Severity;
+  readonly code: ErrorCode | null;
   readonly message: string;
   readonly runnerId?: string;
   readonly error?: ErrorData;
+  /** What the troupe does about it: keep serving degraded, or shut down. */
+  readonly decision: 'degrade' | 'shutdown' | 'none';
 }
 
 /** Typed events of `troupe.on(...)`. */
@@ -123,6 +139,8 @@ export interface ShutdownReport {
     readonly id: string;
     readonly state: RunnerState;
     readonly restarts: number;
+    /** Its drain or close missed a deadline. */
+    readonly forced: boolean;
   }[];
   readonly threads: { readonly started: number; readonly exited: number; readonly leaked: number };
   readonly errors: readonly ErrorData[];
@@ -169,7 +187,17 @@ export class Troupe {
       logger: this.#logger,
       ringSize: options.errors.ringSize,
       windowMs: options.errors.windowMs,
-      emit: (record) => this.#events.emit('error', record),
+      policies: options.errors.policies,
+      ...(options.errors.classify === undefined
+        ? {}
+        : { classify: options.errors.classify as unknown as Classifier }),
+      emit: (record) => {
+        this.#events.emit('error', record);
+      },
+      escalate: (record) => {
+        this.#escalate(record);
+      },
+      phase: () => this.#coordinator.phase,
     });
     this.#resources = new ResourceManager({
       logger: this.#logger,
@@ -177,6 +205,17 @@ export class Troupe {
       isReserved: (id) => this.#runners.has(id),
       onError: (error) => {
         this.#report(error, { component: 'resources' });
+      },
+      onCloseFailure: (closed) => {
+        const error =
+          closed.error === null ? new Error('close failed') : fromErrorData(closed.error);
+        const record = this.#errors.report(error, {
+          component: 'resources',
+          operation: 'close',
+          resourceId: closed.id,
+        });
+        // The close was abandoned or failed and shutdown went on: cleaned up.
+        this.#errors.resolve([record], 'cleanup');
       },
     });
     const { signalingMs, drainingMs, closingMs, forceMs } = options.shutdown;
@@ -376,8 +415,21 @@ export class Troupe {
       get wantsTaskEvents() {
         return troupe.#wantsTaskEvents;
       },
-      reportError: (error, context) => {
-        this.#report(error, context);
+      reportError: (error, context) => this.#report(error, context),
+      resolveErrors: (records, how: Resolution) => {
+        this.#errors.resolve(records, how);
+      },
+      isRetryable: (error, context) => {
+        const { action } = this.#errors.classify(error, {
+          component: 'runner',
+          ...context,
+          phase: this.#coordinator.phase,
+        });
+        return action === 'RETRY' || action === 'RESTART';
+      },
+      retryBackoff: {
+        baseMs: this.#options.errors.retry.baseMs,
+        capMs: this.#options.errors.retry.capMs,
       },
       emitState: (runnerId, state, previous) => {
         this.#events.emit('runner:state', { runnerId, state, previous });
@@ -399,8 +451,34 @@ export class Troupe {
     for (const runner of this.#runners.values()) runner.refreshFastPath();
   }
 
-  #report(error: unknown, context: TroupeErrorContext): void {
-    this.#errors.report(error, { ...context, phase: this.phase });
+  #report(error: unknown, context: TroupeErrorContext): ErrorRecord {
+    return this.#errors.report(error, { ...context, phase: this.phase });
+  }
+
+  #escalate(record: ErrorRecord): void {
+    const runnerId = record.context.runnerId;
+    const shutdown =
+      record.severity === 'CRITICAL' &&
+      this.#options.errors.escalation === 'shutdown' &&
+      this.#refusal === null;
+    const alert: Alert = {
+      kind: 'escalation',
+      severity: record.severity,
+      code: record.code,
+      message: record.message,
+      ...(typeof runnerId === 'string' ? { runnerId } : {}),
+      error: toErrorData(record.error),
+      decision: shutdown ? 'shutdown' : record.severity === 'CRITICAL' ? 'degrade' : 'none',
+    };
+    this.#logger.error({ alert }, `alert: ${record.message}`);
+    this.#events.emit('alert', alert);
+    if (shutdown) {
+      this.shutdown({
+        reason: `escalation: ${record.code}${typeof runnerId === 'string' ? ` (${runnerId})` : ''}`,
+      }).catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'escalated shutdown failed');
+      });
+    }
   }
 
   async #runShutdown(reason: string): Promise<ShutdownReport> {
@@ -409,6 +487,8 @@ export class Troupe {
       `troupe ${this.nodeId} is shutting down (${reason}): no new work is accepted`,
       { context: { component: 'troupe', phase: 'signaling', reason } },
     );
+    // Admission closes now, before anyone hears of the SIGNALING phase.
+    for (const runner of this.#runners.values()) runner.closeAdmission(this.#refusal);
     const outcome = await this.#coordinator.begin(reason);
     const runners = this.#everyRunner;
     // Every thread must have exited before we report; the phases guarantee

@@ -1,5 +1,6 @@
 import { and, assign, fromPromise, setup, stateIn } from 'xstate';
 import { fullJitterDelay, type BackoffOptions } from '../backoff.js';
+import { randomSeed, seededDraw } from '../prng.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { toErrorData, type ErrorData } from '../errors/errorData.js';
 import { addRestart, withinIntensity } from '../restartIntensity.js';
@@ -31,6 +32,8 @@ export interface RunnerMachineInput {
   readonly drainTimeoutMs: number;
   readonly abortGraceMs: number;
   readonly closeTimeoutMs: number;
+  /** Seed of the restart jitter; fixed in tests to make delays reproducible. */
+  readonly seed?: number;
 }
 
 /** Why a runner is stopping. */
@@ -38,6 +41,7 @@ export type RunnerStopReason = 'stop' | 'shutdown' | 'exit';
 
 /** Context of {@link runnerMachine}. */
 export interface RunnerContext extends RunnerMachineInput {
+  readonly seed: number;
   /** Times of the restarts inside the current window. */
   readonly restarts: readonly number[];
   /** Restarts since the last healthy period: the backoff exponent. */
@@ -261,8 +265,7 @@ export const runnerMachine = setup({
   },
   delays: {
     startupTimeout: ({ context }) => context.startupTimeoutMs,
-    restartDelay: ({ context }) =>
-      fullJitterDelay(Math.max(0, context.attempt - 1), context.restart.backoff),
+    restartDelay: ({ context }) => restartDelay(context),
     drainTimeout: ({ context }) => context.drainTimeoutMs,
     abortGrace: ({ context }) => context.abortGraceMs,
     closeTimeout: ({ context }) => context.closeTimeoutMs,
@@ -271,6 +274,7 @@ export const runnerMachine = setup({
   id: 'runner',
   context: ({ input }) => ({
     ...input,
+    seed: input.seed ?? randomSeed(),
     restarts: [],
     attempt: 0,
     lastRestartAt: null,
@@ -439,6 +443,16 @@ export const runnerMachine = setup({
     failed: { type: 'final' },
   },
 });
+
+/**
+ * The wait before restart number `attempt` (1-based, since the last healthy
+ * period): full-jitter exponential backoff from the seeded sequence.
+ */
+export function restartDelay(context: Pick<RunnerContext, 'attempt' | 'seed' | 'restart'>): number {
+  return fullJitterDelay(Math.max(0, context.attempt - 1), context.restart.backoff, () =>
+    seededDraw(context.seed, context.attempt),
+  );
+}
 
 function startupErrorOrData(context: RunnerContext, error: unknown): ErrorData {
   return context.everReady ? toErrorData(error) : startupError(context, error);

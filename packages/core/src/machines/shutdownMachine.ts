@@ -79,6 +79,8 @@ export const shutdownMachine = setup({
     forceClose: fromPromise<void, ShutdownPhaseInput>(async () => {}),
   },
   actions: {
+    /** Announces a phase before its work starts (the runtime emits `shutdown:phase`). */
+    phaseEntered: (_, _params: { phase: ShutdownPhase }) => {},
     recordReason: assign(({ event }) => ({ reason: event.reason })),
     recordPhaseError: assign(({ context, event }) => ({
       errors: [...context.errors, toErrorData((event as { error?: unknown }).error)],
@@ -130,6 +132,7 @@ export const shutdownMachine = setup({
       },
     },
     signaling: {
+      entry: { type: 'phaseEntered', params: { phase: 'signaling' } },
       invoke: {
         src: 'signal',
         input: ({ context }) => ({ reason: context.reason ?? 'shutdown' }),
@@ -141,6 +144,7 @@ export const shutdownMachine = setup({
       },
     },
     draining: {
+      entry: { type: 'phaseEntered', params: { phase: 'draining' } },
       initial: 'waiting',
       states: {
         waiting: {
@@ -168,6 +172,7 @@ export const shutdownMachine = setup({
       },
     },
     closing: {
+      entry: { type: 'phaseEntered', params: { phase: 'closing' } },
       initial: 'waiting',
       states: {
         waiting: {
@@ -194,7 +199,7 @@ export const shutdownMachine = setup({
         },
       },
     },
-    stopped: { type: 'final' },
+    stopped: { type: 'final', entry: { type: 'phaseEntered', params: { phase: 'stopped' } } },
   },
 });
 

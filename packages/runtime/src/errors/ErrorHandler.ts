@@ -1,88 +1,182 @@
 import {
-  toErrorData,
+  classifyError,
   toTroupeError,
+  type Classification,
+  type Classifier,
   type ErrorCode,
-  type ErrorData,
+  type ErrorContext,
+  type ErrorPolicies,
+  type RecoveryAction,
+  type Severity,
+  type TroupeError,
   type TroupeErrorContext,
 } from '@troupe/core';
 import type { Logger } from '../logger.js';
 
+/** How a recorded error was resolved. */
+export type Resolution = 'retry' | 'restart' | 'cleanup';
+
 /** One error as the error handler recorded it. */
 export interface ErrorRecord {
+  /** Increasing id, unique per troupe. */
+  readonly id: number;
   readonly at: number;
   readonly code: ErrorCode;
+  readonly severity: Severity;
+  readonly action: RecoveryAction;
   readonly message: string;
   readonly context: TroupeErrorContext;
-  readonly error: ErrorData;
+  readonly error: TroupeError;
+  /** How it was resolved, once it is (the record is updated in place). */
+  readonly resolution: Resolution | null;
 }
 
 /** `troupe.errors.stats()`. */
 export interface ErrorStats {
   readonly total: number;
-  readonly byCode: Readonly<Record<string, number>>;
+  readonly byCode: Readonly<Partial<Record<ErrorCode, number>>>;
+  readonly bySeverity: Readonly<Record<Severity, number>>;
   readonly byComponent: Readonly<Record<string, number>>;
-  /** Errors per minute over the stats window. */
-  readonly ratePerMin: number;
-  readonly windowMs: number;
+  readonly byAction: Readonly<Partial<Record<RecoveryAction, number>>>;
+  /** Errors in the last `windowMs`, and per minute. */
+  readonly window: { readonly ms: number; readonly count: number; readonly ratePerMin: number };
+  readonly resolved: {
+    readonly total: number;
+    readonly retry: number;
+    readonly restart: number;
+    readonly cleanup: number;
+  };
+  readonly unresolved: number;
 }
 
 /** The public face of the error handler (`troupe.errors`). */
 export interface ErrorRegistry {
+  /** Counts by code, severity, component and action; windowed rate; resolved vs unresolved. */
   stats(): ErrorStats;
-  /** The most recent records, oldest first (bounded). */
+  /** The most recent records (bounded ring), oldest first. */
   recent(limit?: number): ErrorRecord[];
+  /** What the handler would decide for `error` in `context`. */
+  classify(error: unknown, context: ErrorContext): Classification;
 }
 
+/** Options of {@link ErrorHandler}. */
+export interface ErrorHandlerOptions {
+  readonly logger: Logger;
+  readonly ringSize: number;
+  readonly windowMs: number;
+  readonly policies?: ErrorPolicies;
+  readonly classify?: Classifier;
+  /** Every record, after it is stored and logged. */
+  readonly emit: (record: ErrorRecord) => void;
+  /** Records whose action is ESCALATE. */
+  readonly escalate: (record: ErrorRecord) => void;
+  /** The current shutdown phase, added to every context. */
+  readonly phase: () => string;
+  readonly now?: () => number;
+}
+
+interface MutableRecord extends Omit<ErrorRecord, 'resolution'> {
+  resolution: Resolution | null;
+}
+
+const BUCKETS = 60;
+
 /**
- * Receives every failure in the runtime: records it in a bounded ring with
- * its context, logs it once, and hands it to listeners of `troupe.on('error')`.
+ * Receives every failure in the runtime. It classifies it (severity and
+ * recovery action: built-in policy per code, the user's overrides, a custom
+ * classifier), records it in a bounded ring with its context, logs it once
+ * at the level its severity calls for, emits it, escalates when the action
+ * says so, and keeps statistics: counts, a windowed rate, and how many
+ * errors were resolved by a retry, a restart or a cleanup.
  */
 export class ErrorHandler implements ErrorRegistry {
-  readonly #ring: (ErrorRecord | undefined)[];
-  readonly #logger: Logger;
-  readonly #windowMs: number;
-  readonly #emit: (record: ErrorRecord) => void;
-  readonly #byCode = new Map<string, number>();
+  readonly #ring: (MutableRecord | undefined)[];
+  readonly #options: ErrorHandlerOptions;
+  readonly #now: () => number;
+  readonly #byCode = new Map<ErrorCode, number>();
+  readonly #bySeverity: Record<Severity, number> = { LOW: 0, MEDIUM: 0, HIGH: 0, CRITICAL: 0 };
   readonly #byComponent = new Map<string, number>();
+  readonly #byAction = new Map<RecoveryAction, number>();
+  readonly #resolved = { retry: 0, restart: 0, cleanup: 0 };
+  // Rate over the window: BUCKETS time buckets, independent of the ring size.
+  readonly #buckets = new Array<number>(BUCKETS).fill(0);
+  readonly #bucketStamp = new Array<number>(BUCKETS).fill(-1);
+  readonly #bucketMs: number;
   #next = 0;
   #total = 0;
+  #lastId = 0;
 
-  constructor(options: {
-    logger: Logger;
-    ringSize: number;
-    windowMs: number;
-    emit: (record: ErrorRecord) => void;
-  }) {
-    this.#ring = new Array<ErrorRecord | undefined>(options.ringSize);
-    this.#logger = options.logger;
-    this.#windowMs = options.windowMs;
-    this.#emit = options.emit;
+  constructor(options: ErrorHandlerOptions) {
+    this.#options = options;
+    this.#ring = new Array<MutableRecord | undefined>(options.ringSize);
+    this.#now = options.now ?? Date.now;
+    this.#bucketMs = Math.max(1, options.windowMs / BUCKETS);
   }
 
-  /** Records, logs and emits `error`. Never throws. */
+  classify(error: unknown, context: ErrorContext): Classification {
+    return classifyError(error, context, {
+      ...(this.#options.policies === undefined ? {} : { policies: this.#options.policies }),
+      ...(this.#options.classify === undefined ? {} : { classify: this.#options.classify }),
+    });
+  }
+
+  /** Classifies, records, logs, emits and (if so classified) escalates. Never throws. */
   report(error: unknown, context: TroupeErrorContext): ErrorRecord {
     const troupeError = toTroupeError(error, 'ERR_UNKNOWN', undefined, context);
-    const merged = { ...troupeError.context, ...context };
-    const record: ErrorRecord = {
-      at: Date.now(),
-      code: troupeError.code,
+    const merged: TroupeErrorContext = {
+      ...troupeError.context,
+      ...context,
+      phase: context.phase ?? this.#options.phase(),
+    };
+    const component = typeof merged.component === 'string' ? merged.component : 'unknown';
+    let verdict: Classification;
+    try {
+      verdict = this.classify(troupeError, { ...merged, component });
+    } catch (classifierError) {
+      this.#options.logger.error(
+        { err: classifierError },
+        'custom error classifier threw; using the built-in policy',
+      );
+      verdict = classifyError(troupeError, { ...merged, component });
+    }
+    const at = this.#now();
+    const record: MutableRecord = {
+      id: ++this.#lastId,
+      at,
+      code: verdict.code,
+      severity: verdict.severity,
+      action: verdict.action,
       message: troupeError.message,
       context: merged,
-      error: toErrorData(troupeError),
+      error: troupeError,
+      resolution: null,
     };
     this.#ring[this.#next] = record;
     this.#next = (this.#next + 1) % this.#ring.length;
     this.#total += 1;
     this.#byCode.set(record.code, (this.#byCode.get(record.code) ?? 0) + 1);
-    const component = typeof merged.component === 'string' ? merged.component : 'unknown';
+    this.#bySeverity[record.severity] += 1;
     this.#byComponent.set(component, (this.#byComponent.get(component) ?? 0) + 1);
-    this.#logger.warn({ code: record.code, context: merged, err: record.error }, record.message);
+    this.#byAction.set(record.action, (this.#byAction.get(record.action) ?? 0) + 1);
+    this.#count(at);
+    this.#log(record);
     try {
-      this.#emit(record);
+      this.#options.emit(record);
+      if (record.action === 'ESCALATE') this.#options.escalate(record);
     } catch (listenerError) {
-      this.#logger.error({ err: toErrorData(listenerError) }, 'error listener threw');
+      this.#options.logger.error({ err: listenerError }, 'error listener threw');
     }
     return record;
+  }
+
+  /** Marks records as resolved (each once). */
+  resolve(records: readonly ErrorRecord[], how: Resolution): void {
+    for (const record of records) {
+      const mutable = record as MutableRecord;
+      if (mutable.resolution !== null) continue;
+      mutable.resolution = how;
+      this.#resolved[how] += 1;
+    }
   }
 
   recent(limit = this.#ring.length): ErrorRecord[] {
@@ -94,15 +188,79 @@ export class ErrorHandler implements ErrorRegistry {
     return out.slice(-limit);
   }
 
+  /** Errors per minute over the window (optionally one runner's, from the ring). */
+  ratePerMin(runnerId?: string): number {
+    const windowMs = this.#options.windowMs;
+    if (runnerId === undefined) return (this.#windowCount() * 60_000) / windowMs;
+    const since = this.#now() - windowMs;
+    const count = this.recent().filter(
+      (r) => r.at > since && r.context.runnerId === runnerId && r.severity !== 'LOW',
+    ).length;
+    return (count * 60_000) / windowMs;
+  }
+
   stats(): ErrorStats {
-    const since = Date.now() - this.#windowMs;
-    const inWindow = this.recent().filter((r) => r.at >= since).length;
+    const resolvedTotal = this.#resolved.retry + this.#resolved.restart + this.#resolved.cleanup;
+    const count = this.#windowCount();
     return {
       total: this.#total,
       byCode: Object.fromEntries(this.#byCode),
+      bySeverity: { ...this.#bySeverity },
       byComponent: Object.fromEntries(this.#byComponent),
-      ratePerMin: (inWindow * 60_000) / this.#windowMs,
-      windowMs: this.#windowMs,
+      byAction: Object.fromEntries(this.#byAction),
+      window: {
+        ms: this.#options.windowMs,
+        count,
+        ratePerMin: (count * 60_000) / this.#options.windowMs,
+      },
+      resolved: { total: resolvedTotal, ...this.#resolved },
+      unresolved: this.#total - resolvedTotal,
     };
+  }
+
+  #count(at: number): void {
+    const slot = Math.floor(at / this.#bucketMs);
+    const index = slot % BUCKETS;
+    if (this.#bucketStamp[index] !== slot) {
+      this.#bucketStamp[index] = slot;
+      this.#buckets[index] = 0;
+    }
+    this.#buckets[index] = (this.#buckets[index] ?? 0) + 1;
+  }
+
+  #windowCount(): number {
+    const current = Math.floor(this.#now() / this.#bucketMs);
+    let count = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      const stamp = this.#bucketStamp[i] ?? -1;
+      if (stamp > current - BUCKETS && stamp <= current) count += this.#buckets[i] ?? 0;
+    }
+    return count;
+  }
+
+  #log(record: ErrorRecord): void {
+    const logger = this.#options.logger;
+    const fields = {
+      errorId: record.id,
+      code: record.code,
+      severity: record.severity,
+      action: record.action,
+      context: record.context,
+      err: record.error,
+    };
+    switch (record.severity) {
+      case 'LOW':
+        logger.debug(fields, record.message);
+        break;
+      case 'MEDIUM':
+        logger.info(fields, record.message);
+        break;
+      case 'HIGH':
+        logger.warn(fields, record.message);
+        break;
+      case 'CRITICAL':
+        logger.error(fields, record.message);
+        break;
+    }
   }
 }

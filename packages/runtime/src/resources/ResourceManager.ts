@@ -117,10 +117,10 @@ function invalid(field: string, value: unknown, expected: string): InvalidConfig
  */
 export class ResourceManager implements ResourceRegistry {
   readonly #nodes = new Map<string, Node>();
-  readonly #logger: Logger;
   readonly #inspect: InspectOption | undefined;
   readonly #isReserved: (id: string) => boolean;
   readonly #onError: (error: unknown) => void;
+  readonly #onCloseFailure: (record: ResourceCloseRecord) => void;
   readonly #machine: typeof resourceMachine;
   #closing: Promise<ResourceCloseReport> | null = null;
   #forceClose: (() => void) | null = null;
@@ -131,11 +131,13 @@ export class ResourceManager implements ResourceRegistry {
     /** Ids taken by something else (runners being spawned). */
     isReserved?: (id: string) => boolean;
     onError?: (error: unknown) => void;
+    /** A resource ended `failed` or `forced` during `closeAll()`. */
+    onCloseFailure?: (record: ResourceCloseRecord) => void;
   }) {
-    this.#logger = options.logger;
     this.#inspect = options.inspect;
     this.#isReserved = options.isReserved ?? (() => false);
     this.#onError = options.onError ?? (() => {});
+    this.#onCloseFailure = options.onCloseFailure ?? (() => {});
     this.#machine = resourceMachine.provide({
       actors: {
         closeResource: fromPromise<void, { id: string }>(async ({ input }) => {
@@ -311,6 +313,22 @@ export class ResourceManager implements ResourceRegistry {
         if (finished) return;
         finished = true;
         this.#forceClose = null;
+        for (const node of nodes) {
+          if (records.has(node)) continue;
+          this.#onCloseFailure({
+            id: node.id,
+            kind: node.kind,
+            outcome: 'forced',
+            durationMs: 0,
+            error: {
+              _tag: 'TroupeError',
+              name: 'ResourceCloseTimeoutError',
+              code: 'ERR_RESOURCE_CLOSE_TIMEOUT',
+              message: `resource "${node.id}" was still closing at the closing deadline`,
+              context: { resourceId: node.id },
+            },
+          });
+        }
         // In the order they finished closing, then whatever never finished.
         const all: ResourceCloseRecord[] = [
           ...records.values(),
@@ -352,12 +370,7 @@ export class ResourceManager implements ResourceRegistry {
           error: output?.error ?? null,
         };
         records.set(node, record);
-        if (record.outcome !== 'closed') {
-          this.#logger.warn(
-            { resourceId: node.id, kind: node.kind, outcome: record.outcome, error: record.error },
-            `resource ${record.outcome}`,
-          );
-        }
+        if (record.outcome !== 'closed') this.#onCloseFailure(record);
         for (const dep of depsOf.get(node) ?? []) {
           dep.waitingOn -= 1;
           if (dep.waitingOn <= 0) this.#start(dep);

@@ -13,6 +13,7 @@ import {
   UnknownHandlerError,
   WorkerCrashedError,
   fromErrorData,
+  retryMachine,
   runnerMachine,
   runnerStateOf,
   toErrorData,
@@ -25,6 +26,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { Channel } from '../channel/Channel.js';
+import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import { describeValue } from '../describeValue.js';
 import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
 import {
@@ -67,9 +69,16 @@ interface StartupWaiter {
   remaining: number;
 }
 
+/** Per-attempt bookkeeping of a task run with `retries`. */
+interface AttemptMeta {
+  readonly attempt: number;
+  readonly records: ErrorRecord[];
+}
+
 interface HeldTask {
   readonly payload: unknown;
   readonly options: RunOptions | undefined;
+  readonly meta: AttemptMeta | null;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -159,6 +168,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #crashes = 0;
   #threadsStarted = 0;
   #crashNote: { error: ErrorData; at: number } | null = null;
+  #retrySeq = 0;
+  #retried = 0;
+  readonly #retrying = new Set<(error: TroupeError) => void>();
+  /** Crash records waiting for the replacement thread (or restarted pool) to be ready. */
+  #awaitingRestart: ErrorRecord[] = [];
   #crashNoteWaiters: ((error: ErrorData) => void)[] = [];
   #threadsExited = 0;
   #started: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -254,6 +268,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       rejected: this.#rejected,
       restarts: this.#actor.getSnapshot().context.restartCount,
       crashes: this.#crashes,
+      retried: this.#retried,
     };
   }
 
@@ -286,7 +301,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
         .run(payload)
         .then(this.#onPlainValue, this.#onPlainError) as Promise<TResult>;
     }
-    return this.#admit(payload, options as RunOptions | undefined) as Promise<TResult>;
+    if (options?.retries !== undefined) {
+      return this.#runWithRetries(payload, options as RunOptions) as Promise<TResult>;
+    }
+    return this.#admit(payload, options as RunOptions | undefined, null) as Promise<TResult>;
   }
 
   /**
@@ -320,6 +338,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
     });
     this.#actor.start();
     return ready;
+  }
+
+  /** @internal Refuses new work from now on (shutdown was called). Idempotent. */
+  closeAdmission(refusal: TroupeError): void {
+    this.#close(refusal);
   }
 
   /**
@@ -426,9 +449,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   // ---- admission ----------------------------------------------------------
 
-  #admit(payload: unknown, options: RunOptions | undefined): Promise<unknown> {
+  #admit(
+    payload: unknown,
+    options: RunOptions | undefined,
+    meta: AttemptMeta | null,
+  ): Promise<unknown> {
     if (this.#gate === GATE_CLOSED) {
-      return this.#refuse(this.#refusalError ?? this.#stoppedError());
+      return this.#refuse(this.#refusalError ?? this.#stoppedError(), meta);
     }
     if (this.#inFlight + this.#held.length >= this.#capacity) {
       return this.#refuse(
@@ -436,24 +463,133 @@ export class Runner extends EventEmitter<RunnerEvents> {
           `runner "${this.id}" is full: ${this.#inFlight + this.#held.length} task(s) running or queued, the limit is threads (${this.#spec.threads}) + maxQueue (${this.#spec.maxQueue})`,
           { context: { runnerId: this.id, maxQueue: this.#spec.maxQueue } },
         ),
+        meta,
       );
     }
     if (this.#gate === GATE_HOLD) {
       return new Promise((resolve, reject) => {
-        this.#held.push({ payload, options, resolve, reject });
+        this.#held.push({ payload, options, meta, resolve, reject });
       });
     }
-    return this.#execute(payload, options ?? EMPTY_RUN_OPTIONS);
+    return this.#execute(payload, options ?? EMPTY_RUN_OPTIONS, meta);
   }
 
-  #refuse(error: TroupeError): Promise<never> {
+  #refuse(error: TroupeError, meta: AttemptMeta | null = null): Promise<never> {
     this.#rejected += 1;
+    this.#record(error, meta, { operation: 'admit' });
     return Promise.reject(error);
   }
 
-  #execute(payload: unknown, options: RunOptions): Promise<unknown> {
+  /** Reports a task's failure to the error handler (per attempt when retried). */
+  #record(
+    error: TroupeError,
+    meta: AttemptMeta | null,
+    extra: { operation: string; taskId?: string; handler?: string },
+  ): void {
+    const record = this.#host.reportError(error, {
+      component: 'runner',
+      runnerId: this.id,
+      ...extra,
+      ...(meta === null ? {} : { attempt: meta.attempt }),
+    });
+    meta?.records.push(record);
+  }
+
+  #runWithRetries(payload: unknown, options: RunOptions): Promise<unknown> {
+    const { retries, idempotent, retryBackoff, ...attemptOptions } = options;
+    const invalid =
+      typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0
+        ? new InvalidConfigError(
+            `invalid "run options.retries": expected a whole number >= 0; got ${describeValue(retries)}`,
+            { context: { runnerId: this.id, field: 'retries' } },
+          )
+        : idempotent !== true
+          ? new InvalidConfigError(
+              'invalid "run options.retries": retries need `idempotent: true` (a retried task may run more than once)',
+              { context: { runnerId: this.id, field: 'idempotent' } },
+            )
+          : null;
+    if (invalid !== null) return this.#refuse(invalid, null);
+    const backoff = retryBackoff ?? this.#host.retryBackoff;
+    const records: ErrorRecord[] = [];
+    const id = `${this.id}/retry-${++this.#retrySeq}`;
+    const machine = retryMachine.provide({
+      actors: {
+        attempt: fromPromise<unknown, { id: string; attempt: number }>(({ input }) => {
+          if (input.attempt > 1) {
+            this.#submitted += 1;
+            this.#retried += 1;
+          }
+          return this.#admit(payload, attemptOptions, { attempt: input.attempt, records });
+        }),
+      },
+      guards: {
+        retryable: ({ event }: { event: unknown }) =>
+          this.#host.isRetryable((event as { error?: unknown }).error, {
+            component: 'runner',
+            runnerId: this.id,
+          }),
+      },
+    });
+    const actor = createActor(machine, {
+      id,
+      input: { id, maxAttempts: (retries as number) + 1, backoff },
+      ...(this.#host.inspect === undefined ? {} : { inspect: this.#host.inspect }),
+    });
+    return new Promise((resolve, reject) => {
+      const signal = attemptOptions.signal;
+      const onAbort = (): void => {
+        actor.send({ type: 'troupe.retry.cancel', reason: signal?.reason });
+      };
+      const cancelOnClose = (error: TroupeError): void => {
+        actor.send({ type: 'troupe.retry.cancel', reason: error });
+      };
+      this.#retrying.add(cancelOnClose);
+      const finish = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#retrying.delete(cancelOnClose);
+      };
+      actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.status !== 'done') return;
+          finish();
+          const output = snapshot.output;
+          switch (output.outcome) {
+            case 'succeeded':
+              this.#host.resolveErrors(records, 'retry');
+              resolve(output.value);
+              break;
+            case 'exhausted':
+            case 'rejected':
+              reject(toTroupeError(output.lastError));
+              break;
+            case 'cancelled': {
+              const reason = snapshot.context.cancelReason;
+              reject(
+                reason instanceof TroupeError
+                  ? reason
+                  : new TaskAbortedError(`task ${id} was cancelled between attempts`, {
+                      ...(reason === undefined ? {} : { cause: reason }),
+                      context: { runnerId: this.id, attempt: output.attempts },
+                    }),
+              );
+              break;
+            }
+          }
+        },
+        error: (error) => {
+          finish();
+          reject(toTroupeError(error));
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      actor.start();
+    });
+  }
+
+  #execute(payload: unknown, options: RunOptions, meta: AttemptMeta | null): Promise<unknown> {
     const invalid = this.#checkOptions(options);
-    if (invalid !== null) return this.#refuse(invalid);
+    if (invalid !== null) return this.#refuse(invalid, meta);
     const handler = options.handler ?? 'default';
     const seq = ++this.#seq;
     if (!this.#handlers.has(handler)) {
@@ -462,12 +598,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
           `runner "${this.id}" has no handler "${handler}" (it has: ${[...this.#handlers].join(', ') || 'none'})`,
           { context: { runnerId: this.id, handler, taskId: `${this.id}#${seq}` } },
         ),
+        meta,
       );
     }
     const signal = options.signal;
     if (signal?.aborted === true) {
       this.#aborted += 1;
-      return Promise.reject(this.#abortedError(seq, handler, signal.reason));
+      const aborted = this.#abortedError(seq, handler, signal.reason);
+      this.#record(aborted, meta, { operation: 'run', handler, taskId: `${this.id}#${seq}` });
+      return Promise.reject(aborted);
     }
     const pool = this.#pool as Piscina;
     const transferList = options.transfer as Transferable[] | undefined;
@@ -495,14 +634,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#begin();
     if (signal === undefined && timeoutMs === undefined) {
       return pool.run(task, runOptions).then(
-        (value: unknown) => this.#settle(seq, handler, startedAt, value, null, false),
-        (error: unknown) => this.#settle(seq, handler, startedAt, undefined, error, true),
+        (value: unknown) => this.#settle(seq, handler, startedAt, value, null, false, meta),
+        (error: unknown) => this.#settle(seq, handler, startedAt, undefined, error, true, meta),
       );
     }
     const hook = new AbortHook();
     runOptions.signal = hook;
     const work = pool.run(task, runOptions);
-    return this.#abortable(work, hook, seq, handler, startedAt, signal, timeoutMs);
+    return this.#abortable(work, hook, seq, handler, startedAt, signal, timeoutMs, meta);
   }
 
   #abortable(
@@ -513,6 +652,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     startedAt: number,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
+    meta: AttemptMeta | null,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let done = false;
@@ -527,6 +667,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         done = true;
         cleanup();
         this.#aborted += 1;
+        this.#record(error, meta, { operation: 'run', handler, taskId: `${this.id}#${seq}` });
         this.#emitSettled(seq, handler, startedAt, error);
         reject(error);
         if (this.#kind === 'defined') {
@@ -567,7 +708,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         done = true;
         cleanup();
         try {
-          resolve(this.#settle(seq, handler, startedAt, value, error, failed));
+          resolve(this.#settle(seq, handler, startedAt, value, error, failed, meta));
         } catch (settled) {
           reject(settled instanceof Error ? settled : new Error('task failed', { cause: settled }));
         }
@@ -635,7 +776,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   readonly #onPlainError = (error: unknown): Promise<never> => {
     this.#end();
-    return this.#fail(error, 0, 'default', 0);
+    return this.#fail(error, 0, 'default', 0, null);
   };
 
   /** Accounts for a settled task; returns its value or a rejected promise. */
@@ -646,16 +787,18 @@ export class Runner extends EventEmitter<RunnerEvents> {
     value: unknown,
     error: unknown,
     failed: boolean,
+    meta: AttemptMeta | null,
   ): unknown {
     this.#taskListeners.delete(seq);
     this.#end();
-    if (failed) return this.#fail(error, seq, handler, startedAt);
+    if (failed) return this.#fail(error, seq, handler, startedAt, meta);
     if (this.#kind === 'defined' && isTaskFailure(value)) {
       return this.#failWith(
         this.#handlerError(value[kFailureKey], seq, handler),
         seq,
         handler,
         startedAt,
+        meta,
       );
     }
     this.#completed += 1;
@@ -663,17 +806,46 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return value;
   }
 
-  #fail(error: unknown, seq: number, handler: string, startedAt: number): Promise<never> {
+  #fail(
+    error: unknown,
+    seq: number,
+    handler: string,
+    startedAt: number,
+    meta: AttemptMeta | null,
+  ): Promise<never> {
     if (isOpaqueCrash(error, this.#crashErrors)) {
       // The thread's own account of what killed it arrives a moment later.
       return this.#nextCrashNote().then((note) =>
-        this.#failWith(this.#mapWorkError(error, seq, handler, note), seq, handler, startedAt),
+        this.#failWith(
+          this.#mapWorkError(error, seq, handler, note),
+          seq,
+          handler,
+          startedAt,
+          meta,
+        ),
       );
     }
-    return this.#failWith(this.#mapWorkError(error, seq, handler, null), seq, handler, startedAt);
+    return this.#failWith(
+      this.#mapWorkError(error, seq, handler, null),
+      seq,
+      handler,
+      startedAt,
+      meta,
+    );
   }
 
-  #failWith(mapped: TroupeError, seq: number, handler: string, startedAt: number): Promise<never> {
+  #failWith(
+    mapped: TroupeError,
+    seq: number,
+    handler: string,
+    startedAt: number,
+    meta: AttemptMeta | null,
+  ): Promise<never> {
+    this.#record(mapped, meta, {
+      operation: 'run',
+      handler,
+      ...(seq === 0 ? {} : { taskId: `${this.id}#${seq}` }),
+    });
     this.#count(mapped);
     this.#emitSettled(seq, handler, startedAt, mapped);
     return Promise.reject(mapped);
@@ -878,6 +1050,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
       case 'ready':
       case 'busy':
         if (this.#gate !== GATE_CLOSED) {
+          if (this.#gate === GATE_HOLD && this.#awaitingRestart.length > 0) {
+            this.#host.resolveErrors(this.#awaitingRestart.splice(0), 'restart');
+          }
           this.#gate = GATE_OPEN;
           this.#updateFast();
           this.#started?.resolve();
@@ -895,13 +1070,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
       case 'draining':
       case 'closing':
       case 'stopped':
-        this.#close(this.#host.refusal() ?? this.#stoppedError());
-        break;
       case 'failed': {
+        // On its way to `failed` (restart limit), refuse with the failure itself.
         const failure = this.#actor.getSnapshot().context.failure;
         this.#close(
           failure === null
-            ? this.#stoppedError()
+            ? (this.#host.refusal() ?? this.#stoppedError())
             : toTroupeError(fromErrorData(failure), 'ERR_RUNNER_STOPPED'),
         );
         break;
@@ -943,7 +1117,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const held = this.#held;
     this.#held = [];
     for (const task of held) {
-      this.#execute(task.payload, task.options ?? EMPTY_RUN_OPTIONS).then(
+      this.#execute(task.payload, task.options ?? EMPTY_RUN_OPTIONS, task.meta).then(
         task.resolve,
         task.reject,
       );
@@ -951,6 +1125,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   #onDone(failure: ErrorData | null): void {
+    for (const cancel of this.#retrying) cancel(this.#refusalError ?? this.#stoppedError());
+    if (failure !== null) {
+      this.#host.reportError(this.#withWorkerPath(fromErrorData(failure)), {
+        runnerId: this.id,
+        component: 'runner',
+        operation: this.#actor.getSnapshot().context.everReady ? 'supervise' : 'start',
+      });
+    }
     if (this.#started !== null) {
       const started = this.#started;
       this.#started = null;
@@ -1185,6 +1367,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
     this.#kind = hello.kind;
     this.#handlers = new Set(hello.handlers);
+    if (this.#startup === null && this.#awaitingRestart.length > 0) {
+      // A replacement thread is serving: the crash it replaces is resolved.
+      this.#host.resolveErrors(this.#awaitingRestart.splice(0), 'restart');
+    }
     const startup = this.#startup;
     if (startup !== null) {
       startup.remaining -= 1;
@@ -1257,12 +1443,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
       `thread ${record.threadId} of runner "${this.id}" exited with code ${code}${why}`,
       { cause, context: { runnerId: this.id, threadId: record.threadId, exitCode: code } },
     );
-    this.#host.reportError(crash, {
-      runnerId: this.id,
-      threadId: record.threadId,
-      component: 'runner',
-      operation: 'thread',
-    });
+    this.#awaitingRestart.push(
+      this.#host.reportError(crash, {
+        runnerId: this.id,
+        threadId: record.threadId,
+        component: 'runner',
+        operation: 'thread',
+      }),
+    );
     this.#trackThreads();
     const pool = this.#pool;
     if (pool !== null && pool.threads.length < this.#spec.threads) {
@@ -1280,7 +1468,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   #broken(error: TroupeError): void {
-    this.#host.reportError(error, { runnerId: this.id, component: 'runner', operation: 'pool' });
+    this.#awaitingRestart.push(
+      this.#host.reportError(error, { runnerId: this.id, component: 'runner', operation: 'pool' }),
+    );
     this.#send({ type: 'troupe.runner.broken', error: toErrorData(error), at: Date.now() });
   }
 

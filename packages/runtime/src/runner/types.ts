@@ -1,5 +1,6 @@
 import type { Transferable } from 'node:worker_threads';
 import type { ErrorCode, RunnerState, TroupeError, TroupeErrorContext } from '@troupe/core';
+import type { ErrorRecord, Resolution } from '../errors/ErrorHandler.js';
 import type { InspectOption } from '../inspect.js';
 import type { Logger } from '../logger.js';
 import type { ResourceManager } from '../resources/ResourceManager.js';
@@ -23,6 +24,17 @@ export interface RunOptions<TEvent = unknown> {
   readonly timeoutMs?: number;
   /** Receives the events this task emits (before the promise settles). */
   readonly onEvent?: (event: TEvent, meta: TaskEventMeta) => void;
+  /**
+   * Retry failed attempts up to this many times, with full-jitter backoff,
+   * when the error handler's action for the error is RETRY or RESTART
+   * (timeouts, a full queue, a crashed thread by default). Requires
+   * `idempotent: true`: a retried task may run more than once.
+   */
+  readonly retries?: number;
+  /** The task may safely run more than once. Required by `retries`. */
+  readonly idempotent?: boolean;
+  /** Backoff of this task's retries. Default: the troupe's `errors.retry`. */
+  readonly retryBackoff?: { readonly baseMs: number; readonly capMs: number };
 }
 
 /** Counters of one runner. `submitted = completed + failed + aborted + rejected + inFlight + queued`. */
@@ -44,6 +56,8 @@ export interface RunnerStats {
   readonly rejected: number;
   readonly restarts: number;
   readonly crashes: number;
+  /** Attempts beyond the first, of tasks run with `retries` (each also counts in `submitted`). */
+  readonly retried: number;
 }
 
 /** `task:settled` event payload. */
@@ -67,7 +81,12 @@ export interface RunnerHost {
   readonly abortGraceMs: number;
   /** True when someone listens to `task:settled` (per-task timing costs). */
   readonly wantsTaskEvents: boolean;
-  reportError(error: unknown, context: TroupeErrorContext): void;
+  reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
+  resolveErrors(records: readonly ErrorRecord[], how: Resolution): void;
+  /** True when the error handler's action for this error allows retrying a task. */
+  isRetryable(error: unknown, context: TroupeErrorContext): boolean;
+  /** Default backoff of task retries. */
+  readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
   emitState(runnerId: string, state: RunnerState, previous: RunnerState | null): void;
   emitTaskSettled(event: TaskSettledEvent): void;
   /** The runner reached `stopped` or `failed`. */

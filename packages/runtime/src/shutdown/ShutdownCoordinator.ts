@@ -1,6 +1,5 @@
 import {
   shutdownMachine,
-  shutdownPhaseOf,
   type ShutdownDeadlines,
   type ShutdownOutput,
   type ShutdownPhase,
@@ -54,6 +53,16 @@ export class ShutdownCoordinator {
   }) {
     const { work } = options;
     const machine = shutdownMachine.provide({
+      actions: {
+        // An entry action, so the phase is announced before its work starts
+        // (before runners react to it), not after the macrostep.
+        phaseEntered: (_, params) => {
+          const previous = this.#phase;
+          this.#phase = params.phase;
+          this.#entered.set(params.phase, performance.now());
+          this.#onPhase(params.phase, previous);
+        },
+      },
       actors: {
         signal: fromPromise(({ input }) => work.signal(input.reason)),
         drain: fromPromise(({ input }) => work.drain(input.reason)),
@@ -68,17 +77,7 @@ export class ShutdownCoordinator {
       input: options.deadlines,
       ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
     });
-    this.#actor.subscribe({
-      next: (snapshot) => {
-        const phase = shutdownPhaseOf(snapshot.value);
-        if (phase === this.#phase) return;
-        const previous = this.#phase;
-        this.#phase = phase;
-        this.#entered.set(phase, performance.now());
-        this.#onPhase(phase, previous);
-      },
-      error: options.onError,
-    });
+    this.#actor.subscribe({ error: options.onError });
     this.#actor.start();
   }
 

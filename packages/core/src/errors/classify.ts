@@ -1,0 +1,125 @@
+import { ErrorCodes, type ErrorCode } from './codes.js';
+import { toTroupeError } from './errorData.js';
+import type { TroupeError } from './TroupeError.js';
+
+/** How bad an error is. */
+export type Severity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+
+/**
+ * What to do about an error:
+ * `RETRY` (again, with backoff, where the caller allowed it), `SKIP` (record
+ * and move on), `RESTART` (replace the thread or pool), `FORCE_CLEANUP`
+ * (abandon a hung close and go on), `DEGRADE` (keep serving with less),
+ * `ESCALATE` (raise an alert; the escalation policy decides the rest).
+ */
+export type RecoveryAction =
+  'RETRY' | 'SKIP' | 'RESTART' | 'FORCE_CLEANUP' | 'DEGRADE' | 'ESCALATE';
+
+/** Where an error happened, as the error handler sees it. */
+export interface ErrorContext {
+  readonly component: string;
+  readonly operation?: string;
+  readonly runnerId?: string;
+  readonly taskId?: string;
+  readonly attempt?: number;
+  /** The shutdown phase at the time: `running`, `signaling`, `draining`, `closing`, `stopped`. */
+  readonly phase?: string;
+}
+
+/** The verdict on one error. */
+export interface Classification {
+  readonly code: ErrorCode;
+  readonly severity: Severity;
+  readonly action: RecoveryAction;
+}
+
+/** A per-code override of severity and/or action. */
+export interface ErrorPolicy {
+  readonly severity?: Severity;
+  readonly action?: RecoveryAction;
+}
+
+/** Overrides by error code. */
+export type ErrorPolicies = Readonly<Partial<Record<ErrorCode, ErrorPolicy>>>;
+
+/**
+ * A custom classifier: sees the error, its context and the built-in verdict;
+ * returns changes (or nothing to keep the verdict).
+ */
+export type Classifier = (
+  error: TroupeError,
+  context: ErrorContext,
+  verdict: Classification,
+) => ErrorPolicy | undefined;
+
+type Rule = (context: ErrorContext) => { severity: Severity; action: RecoveryAction };
+
+const during = (context: ErrorContext): boolean =>
+  context.phase !== undefined && context.phase !== 'running';
+
+/**
+ * The built-in policy of every code. Errors that are expected while shutting
+ * down (closed queues and channels, refused work) are LOW and SKIP.
+ */
+export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
+  [ErrorCodes.SHUTDOWN_IN_PROGRESS]: () => ({ severity: 'LOW', action: 'SKIP' }),
+  [ErrorCodes.RUNNER_STOPPED]: () => ({ severity: 'LOW', action: 'SKIP' }),
+  [ErrorCodes.CHANNEL_CLOSED]: (c) =>
+    during(c) ? { severity: 'LOW', action: 'SKIP' } : { severity: 'MEDIUM', action: 'SKIP' },
+  [ErrorCodes.TASK_ABORTED]: () => ({ severity: 'LOW', action: 'SKIP' }),
+  [ErrorCodes.QUEUE_FULL]: (c) =>
+    during(c) ? { severity: 'LOW', action: 'SKIP' } : { severity: 'MEDIUM', action: 'RETRY' },
+  [ErrorCodes.TASK_TIMEOUT]: () => ({ severity: 'MEDIUM', action: 'RETRY' }),
+  [ErrorCodes.WORKER_CRASHED]: (c) =>
+    during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
+  [ErrorCodes.RUNNER_STARTUP]: (c) =>
+    (c.attempt ?? 0) > 0
+      ? { severity: 'HIGH', action: 'RESTART' }
+      : { severity: 'HIGH', action: 'ESCALATE' },
+  [ErrorCodes.RESTART_LIMIT]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
+  [ErrorCodes.TASK_FAILED]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
+  [ErrorCodes.DATA_CLONE]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
+  [ErrorCodes.UNKNOWN_HANDLER]: () => ({ severity: 'HIGH', action: 'SKIP' }),
+  [ErrorCodes.RESOURCE_CLOSE_FAILED]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),
+  [ErrorCodes.RESOURCE_CLOSE_TIMEOUT]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),
+  [ErrorCodes.RESOURCE_CYCLE]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
+  [ErrorCodes.INVALID_CONFIG]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
+  [ErrorCodes.UNKNOWN]: () => ({ severity: 'MEDIUM', action: 'ESCALATE' }),
+};
+
+/**
+ * Classifies an error: built-in policy for its code, then the per-code
+ * override, then the custom classifier. Anything that is not a TroupeError
+ * is classified as `ERR_UNKNOWN`.
+ *
+ * @example
+ * ```ts
+ * classifyError(err, { component: 'runner', phase: 'running' });
+ * // { code: 'ERR_WORKER_CRASHED', severity: 'HIGH', action: 'RESTART' }
+ * classifyError(err, ctx, { policies: { ERR_TASK_FAILED: { action: 'RETRY' } } });
+ * ```
+ */
+export function classifyError(
+  error: unknown,
+  context: ErrorContext,
+  options: { policies?: ErrorPolicies; classify?: Classifier } = {},
+): Classification {
+  const troupeError = toTroupeError(error);
+  const code = troupeError.code;
+  const base = builtInPolicies[code](context);
+  const override = options.policies?.[code];
+  let verdict: Classification = {
+    code,
+    severity: override?.severity ?? base.severity,
+    action: override?.action ?? base.action,
+  };
+  const custom = options.classify?.(troupeError, context, verdict);
+  if (custom !== undefined) {
+    verdict = {
+      code,
+      severity: custom.severity ?? verdict.severity,
+      action: custom.action ?? verdict.action,
+    };
+  }
+  return verdict;
+}
