@@ -26,7 +26,7 @@ export interface DashboardOptions {
 const LIVE_FRAME_MS = 200;
 const PLAIN_LINE_MS = 1_000;
 const RATE_WINDOW_MS = 2_000;
-const EVENT_LINES = 5;
+const EVENT_LINES = 6;
 
 /**
  * The live terminal view of the demo: runner states (from `runner:state`),
@@ -92,7 +92,15 @@ export class Dashboard {
     }
     if (event.previous === null) return;
     const to = this.#stateColor(event.state)(event.state);
-    this.note(`${event.runnerId}: ${event.previous} → ${to}`);
+    let why = '';
+    if (event.state === 'failed') {
+      // The runner escalated (e.g. past its restart limit): say why, once.
+      const failure = this.#runners.get(event.runnerId)?.actor.getSnapshot().context.failure;
+      const code = failure?.code ?? 'ERR_RUNNER_STOPPED';
+      why = ` ${this.#c.red(code)}${failure === undefined || failure === null ? '' : `: ${failure.message}`}`;
+      if (this.#phase === 'running') why += this.#c.dim(' — the other runners keep serving');
+    }
+    this.note(`${event.runnerId}: ${event.previous} → ${to}${why}`);
   }
 
   /** `troupe.on('shutdown:phase')`. */
@@ -189,13 +197,14 @@ export class Dashboard {
     const t = this.#o.tally.totals();
     const width = Math.max(60, this.#stream.columns);
     const elapsed = (performance.now() - this.#startedAt) / 1_000;
-    const phase =
-      this.#phase === 'running' ? c.green(this.#phase) : c.magenta(c.bold(this.#phase));
+    const phase = this.#phase === 'running' ? c.green(this.#phase) : c.magenta(c.bold(this.#phase));
     const header = [
       `${c.bold('Troupe demo')} ${c.dim('· simulated LLM inference node ·')} ${c.cyan(this.#o.nodeId)}`,
       [
         `phase ${phase}`,
-        `${elapsed.toFixed(1)} s / ${(this.#o.durationMs / 1_000).toFixed(1)} s`,
+        this.#phase === 'running'
+          ? `${elapsed.toFixed(1)} s / ${(this.#o.durationMs / 1_000).toFixed(1)} s`
+          : `${elapsed.toFixed(1)} s`,
         `in flight ${c.bold(t.inFlight)}`,
         `done ${c.green(t.completed)}`,
         `failed ${t.failed > 0 ? c.red(t.failed) : '0'}`,
@@ -236,7 +245,13 @@ export class Dashboard {
       '',
       c.dim('events'),
       ...events.map((e) => `  ${truncate(e, width - 2)}`),
-      c.dim(this.#phase === 'running' ? 'Ctrl-C: graceful shutdown now' : 'shutting down…'),
+      c.dim(
+        this.#phase === 'running'
+          ? 'Ctrl-C: graceful shutdown now'
+          : this.#phase === 'stopped'
+            ? 'stopped'
+            : 'shutting down…',
+      ),
     ].join('\n');
   }
 

@@ -25,7 +25,9 @@ export function formatReport(report: ShutdownReport, colors: Colors = makeColors
   for (const name of PHASES) {
     const p = report.phases[name];
     const deadline = p.timedOut ? c.red('missed its deadline (forced path)') : 'within deadline';
-    lines.push(`    ${name.padEnd(10)} ${ms(p.durationMs).padStart(8)}  ${c.dim('timedOut:')} ${p.timedOut}  ${c.dim(deadline)}`);
+    lines.push(
+      `    ${name.padEnd(10)} ${ms(p.durationMs).padStart(8)}  ${c.dim('timedOut:')} ${p.timedOut}  ${c.dim(deadline)}`,
+    );
   }
 
   const t = report.tasks;
@@ -42,7 +44,9 @@ export function formatReport(report: ShutdownReport, colors: Colors = makeColors
   );
   const named = r.details.filter((d) => d.kind === 'user' || d.kind === 'runner');
   for (const d of named) {
-    lines.push(`    ${d.id.padEnd(14)} ${d.kind.padEnd(7)} ${outcome(d, c)}  ${ms(d.durationMs).padStart(8)}${errorOf(d)}`);
+    lines.push(
+      `    ${d.id.padEnd(14)} ${d.kind.padEnd(7)} ${outcome(d, c)}  ${ms(d.durationMs).padStart(8)}${errorOf(d)}`,
+    );
   }
   for (const kind of ['thread', 'channel'] as const) {
     const of = r.details.filter((d) => d.kind === kind);
@@ -55,7 +59,10 @@ export function formatReport(report: ShutdownReport, colors: Colors = makeColors
 
   lines.push(
     `${label('runners')}${report.runners
-      .map((x) => `${x.id} ${x.state === 'failed' ? c.red(x.state) : x.state} (${x.restarts} restarts)`)
+      .map(
+        (x) =>
+          `${x.id} ${x.state === 'failed' ? c.red(x.state) : x.state} (${x.restarts} restarts)`,
+      )
       .join(' · ')}`,
   );
 

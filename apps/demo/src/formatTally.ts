@@ -30,6 +30,8 @@ export function formatTally(tally: RequestTally, colors: Colors = makeColors(fal
   const t = tally.totals();
   lines.push(c.bold(row('total', t)));
   const check = `submitted ${t.submitted} = completed ${t.completed} + failed ${t.failed} + aborted ${t.aborted} + rejected ${t.rejected}${t.lost === 0 ? '' : ` + ${t.lost} never settled`}`;
-  lines.push(`${t.lost === 0 ? c.green('lost: 0') : c.red(`lost: ${t.lost}`)} ${c.dim(`(${check})`)}`);
+  lines.push(
+    `${t.lost === 0 ? c.green('lost: 0') : c.red(`lost: ${t.lost}`)} ${c.dim(`(${check})`)}`,
+  );
   return lines.join('\n');
 }

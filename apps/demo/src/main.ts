@@ -3,13 +3,7 @@
 // threads now and then. After DEMO_DURATION_MS (or Ctrl-C) the node shuts
 // down in three phases and prints the report. The process then exits by
 // itself: everything Troupe opened has been closed.
-import {
-  createTroupe,
-  isTroupeError,
-  type Runner,
-  type RunnerSpec,
-  type ShutdownReport,
-} from '@troupe/runtime';
+import { createTroupe, isTroupeError, type Runner, type RunnerSpec } from '@troupe/runtime';
 import { makeColors } from './colors.js';
 import { Dashboard } from './Dashboard.js';
 import { formatCloseOrder, type ClosedAt } from './formatCloseOrder.js';
@@ -18,43 +12,52 @@ import { formatTally } from './formatTally.js';
 import { KvCache } from './KvCache.js';
 import { MetricsSink } from './MetricsSink.js';
 import type { InferenceWorkerData } from './protocol.js';
-import { readConfig } from './readConfig.js';
+import { readConfig, type DemoConfig } from './readConfig.js';
 import { RequestGenerator } from './RequestGenerator.js';
 import { RequestTally } from './RequestTally.js';
 
 /** How long to wait for the last request promises after the report (they settle well before). */
 const SETTLE_GRACE_MS = 2_000;
 
-async function main(): Promise<number> {
-  const config = readConfig();
-  const c = makeColors(config.live);
+/** A runner spec with the fields the demo relies on spelled out. */
+type DemoRunnerSpec = RunnerSpec & { readonly id: string; readonly threads: number };
+
+/** The three inference runners, one worker module. */
+function runnerSpecs(config: DemoConfig): DemoRunnerSpec[] {
   const worker = new URL('./worker.js', import.meta.url);
   const model: Omit<InferenceWorkerData, 'crashRate'> = {
     modelFloats: 1 << 20, // 4 MB of weights per thread
     loadMs: 150,
     tokenMs: config.tokenMs,
   };
-  const specs: RunnerSpec[] = [
-    { id: 'llm-0', worker, threads: 2, workerData: { ...model, crashRate: 0 } },
-    { id: 'llm-1', worker, threads: 2, workerData: { ...model, crashRate: 0 } },
+  const common = { worker, taskTimeoutMs: 15_000, dependsOn: ['kv-cache'] };
+  return [
+    { ...common, id: 'llm-0', threads: 2, workerData: { ...model, crashRate: 0 } },
+    { ...common, id: 'llm-1', threads: 2, workerData: { ...model, crashRate: 0 } },
     {
+      ...common,
       id: 'llm-flaky',
-      worker,
       threads: 2,
       workerData: { ...model, crashRate: config.crashRate },
       // Generous: the demo shows crashes and recovery, not the restart limit.
       restart: { maxRestarts: config.flakyMaxRestarts, windowMs: config.flakyWindowMs },
     },
-  ].map((spec) => ({ ...spec, taskTimeoutMs: 15_000, dependsOn: ['kv-cache'] }));
+  ];
+}
+
+async function main(): Promise<number> {
+  const config = readConfig();
+  const c = makeColors(config.live);
+  const specs = runnerSpecs(config);
 
   const troupe = createTroupe({
     signals: ['SIGINT', 'SIGTERM'],
     shutdown: { signalingMs: 1_000, drainingMs: 5_000, closingMs: 3_000 },
   });
-  const tally = new RequestTally(specs.map((s) => s.id ?? ''));
+  const tally = new RequestTally(specs.map((s) => s.id));
   const dashboard = new Dashboard({
     nodeId: troupe.nodeId,
-    runnerIds: specs.map((s) => s.id ?? ''),
+    runnerIds: specs.map((s) => s.id),
     tally,
     durationMs: config.durationMs,
     colors: c,
@@ -67,7 +70,9 @@ async function main(): Promise<number> {
       closed.push({ id: event.runnerId, at: performance.now() });
     }
   });
+  const shutdownStarted: { at: number | null } = { at: null };
   troupe.on('shutdown:phase', (event) => {
+    if (event.phase === 'signaling') shutdownStarted.at = performance.now();
     dashboard.phase(event);
   });
   troupe.on('error', (record) => {
@@ -98,10 +103,19 @@ async function main(): Promise<number> {
     },
   ]);
 
-  dashboard.note(
-    `spawning ${specs.length} runners (${specs.map((s) => `${s.id ?? ''}×${s.threads ?? 1}`).join(', ')}); loading models…`,
-  );
-  dashboard.start();
+  const runners: Runner[] = [];
+  const generator = new RequestGenerator({
+    runners, // filled in as runners come up
+    tally,
+    concurrency: config.concurrency,
+    cancelRate: config.cancelRate,
+    onSubmit: (_runnerId, request) => {
+      cache.lookup(request.prompt);
+    },
+    onSettle: (runnerId, outcome, code) => {
+      metrics.record(`${runnerId} ${outcome}${code === null ? '' : ` ${code}`}`);
+    },
+  });
 
   // Stop after the duration, or as soon as the troupe starts shutting down on
   // its own (SIGINT/SIGTERM: `signals` makes Troupe call shutdown itself).
@@ -117,79 +131,97 @@ async function main(): Promise<number> {
     troupe.on('shutdown:phase', onPhase);
   });
 
-  const spawned = await Promise.allSettled(specs.map((spec) => troupe.spawnRunner(spec)));
-  const runners: Runner[] = [];
-  let startupFailed = false;
-  for (const [i, outcome] of spawned.entries()) {
-    if (outcome.status === 'fulfilled') {
-      runners.push(outcome.value);
-      dashboard.attach(outcome.value);
-    } else {
+  try {
+    dashboard.note(
+      `spawning ${specs.length} runners (${specs.map((s) => `${s.id}×${s.threads}`).join(', ')}); loading models…`,
+    );
+    dashboard.start();
+
+    const spawned = await Promise.allSettled(specs.map((spec) => troupe.spawnRunner(spec)));
+    let startupFailed = false;
+    for (const [i, outcome] of spawned.entries()) {
+      if (outcome.status === 'fulfilled') {
+        runners.push(outcome.value);
+        dashboard.attach(outcome.value);
+        continue;
+      }
       const error: unknown = outcome.reason;
-      const code = isTroupeError(error) ? error.code : 'error';
-      const interrupted = troupe.phase !== 'running';
-      if (!interrupted) startupFailed = true;
+      // A Ctrl-C during startup is a shutdown, not a failure.
+      if (troupe.phase === 'running') startupFailed = true;
       dashboard.note(
-        `${c.red(code)} runner ${specs[i]?.id ?? '?'} did not start: ${error instanceof Error ? error.message : String(error)}`,
+        `${c.red(isTroupeError(error) ? error.code : 'error')} runner ${specs[i]?.id ?? '?'} did not start: ${messageOf(error)}`,
       );
     }
+    if (!startupFailed && troupe.phase === 'running') generator.start();
+
+    const reason = startupFailed ? 'startup failed' : await stopRequested;
+    clearTimeout(stopTimer);
+    generator.stop();
+    const shutdown = troupe.shutdown({ reason });
+    // A request arriving now is refused at once (ERR_SHUTDOWN_IN_PROGRESS), never hangs.
+    const late = runners.length > 0 ? generator.submitOne() : Promise.resolve();
+    const report = await shutdown;
+    await settleWithin(Promise.all([generator.settled(), late]), SETTLE_GRACE_MS, () => {
+      dashboard.note(c.red('some requests never settled'));
+    });
+    dashboard.stop();
+
+    const out: string[] = [
+      '',
+      formatReport(report, c),
+      '',
+      `${c.bold('Close order')} ${c.dim('(as observed; dependents first)')}`,
+      `  ${formatCloseOrder(closed, shutdownStarted.at ?? performance.now())}`,
+      `  kv-cache: ${cache.hits} hits, ${cache.misses} misses · metrics-sink: ${metrics.shipped} samples shipped`,
+      '',
+      formatTally(tally, c),
+    ];
+    if (generator.mismatches > 0) {
+      out.push(c.red(`token/result mismatches: ${generator.mismatches}`));
+    }
+    if (report.threads.leaked > 0) {
+      out.push(c.red(`${report.threads.leaked} threads leaked: exit code 1`));
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return report.threads.leaked > 0 || tally.totals().lost > 0 || startupFailed ? 1 : 0;
+  } catch (error) {
+    // A bug in the demo itself: still close everything so the process can exit.
+    clearTimeout(stopTimer);
+    generator.stop();
+    const shutdown = troupe.shutdown({ reason: 'demo error' });
+    try {
+      dashboard.stop();
+    } finally {
+      process.stderr.write(
+        `demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      await shutdown;
+    }
+    return 1;
   }
+}
 
-  const generator = new RequestGenerator({
-    runners,
-    tally,
-    concurrency: config.concurrency,
-    cancelRate: config.cancelRate,
-    onSubmit: (_runnerId, request) => {
-      cache.lookup(request.prompt);
-    },
-    onSettle: (runnerId, outcome, code) => {
-      metrics.record(`${runnerId} ${outcome}${code === null ? '' : ` ${code}`}`);
-    },
-  });
-  if (!startupFailed && troupe.phase === 'running') generator.start();
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
-  const reason = startupFailed ? 'startup failed' : await stopRequested;
-  clearTimeout(stopTimer);
-  generator.stop();
-  const shutdownStartedAt = performance.now();
-  const shutdown = troupe.shutdown({ reason });
-  // A request arriving now is refused at once (ERR_SHUTDOWN_IN_PROGRESS), never hangs.
-  const late = runners.length > 0 ? generator.submitOne() : Promise.resolve();
-  const report: ShutdownReport = await shutdown;
-  let grace: NodeJS.Timeout | undefined;
+/** Waits for `work`, at most `ms` (calling `onTimeout` then); leaves no timer behind. */
+async function settleWithin(
+  work: Promise<unknown>,
+  ms: number,
+  onTimeout: () => void,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    Promise.all([generator.settled(), late]),
+    work,
     new Promise<void>((resolve) => {
-      grace = setTimeout(() => {
-        dashboard.note(c.red('some requests never settled'));
+      timer = setTimeout(() => {
+        onTimeout();
         resolve();
-      }, SETTLE_GRACE_MS);
+      }, ms);
     }),
   ]);
-  clearTimeout(grace);
-  dashboard.stop();
-
-  const out: string[] = [
-    '',
-    formatReport(report, c),
-    '',
-    `${c.bold('Close order')} ${c.dim('(as observed; dependents first)')}`,
-    `  ${formatCloseOrder(closed, shutdownStartedAt)}`,
-    `  kv-cache: ${cache.hits} hits, ${cache.misses} misses · metrics-sink: ${metrics.shipped} samples shipped`,
-    '',
-    formatTally(tally, c),
-  ];
-  if (generator.mismatches > 0) {
-    out.push(c.red(`token/result mismatches: ${generator.mismatches}`));
-  }
-  process.stdout.write(`${out.join('\n')}\n`);
-
-  const lost = tally.totals().lost;
-  if (report.threads.leaked > 0) {
-    process.stdout.write(c.red(`${report.threads.leaked} threads leaked: exit code 1\n`));
-  }
-  return report.threads.leaked > 0 || lost > 0 || startupFailed ? 1 : 0;
+  clearTimeout(timer);
 }
 
 process.exitCode = await main();

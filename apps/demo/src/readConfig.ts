@@ -24,7 +24,7 @@ const MAX_DURATION_MS = 50_000;
 /** Reads the demo's settings from the environment; bad values fall back to defaults. */
 export function readConfig(
   env: NodeJS.ProcessEnv = process.env,
-  isTTY: boolean = isatty(1),
+  terminal: Terminal = currentTerminal(),
 ): DemoConfig {
   return {
     durationMs: Math.min(MAX_DURATION_MS, num(env.DEMO_DURATION_MS, 12_000, 100)),
@@ -34,7 +34,28 @@ export function readConfig(
     flakyMaxRestarts: Math.trunc(num(env.DEMO_FLAKY_MAX_RESTARTS, 25, 0)),
     flakyWindowMs: 10_000,
     tokenMs: num(env.DEMO_TOKEN_MS, 25, 1),
-    live: isTTY && env.DEMO_PLAIN !== '1' && env.CI === undefined,
+    live:
+      terminal.isTTY &&
+      terminal.rows > 0 &&
+      terminal.columns > 0 &&
+      env.DEMO_PLAIN !== '1' &&
+      env.CI === undefined,
+  };
+}
+
+/** What decides between the live dashboard and plain lines. */
+export interface Terminal {
+  readonly isTTY: boolean;
+  readonly rows: number;
+  readonly columns: number;
+}
+
+function currentTerminal(): Terminal {
+  const isTTY = isatty(1);
+  return {
+    isTTY,
+    rows: isTTY ? process.stdout.rows : 0,
+    columns: isTTY ? process.stdout.columns : 0,
   };
 }
 

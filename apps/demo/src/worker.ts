@@ -45,7 +45,8 @@ function nextToken(weights: Float32Array, seed: number, index: number): string {
   const end = start + LAYER_FLOATS;
   let acc = 0;
   for (let i = start; i < end; i += 4) {
-    acc += (weights[i] ?? 0) * (weights[i + 1] ?? 0) - (weights[i + 2] ?? 0) * (weights[i + 3] ?? 0);
+    acc +=
+      (weights[i] ?? 0) * (weights[i + 1] ?? 0) - (weights[i + 2] ?? 0) * (weights[i + 3] ?? 0);
   }
   const pick = Math.abs(Math.trunc(acc * 1_000_003)) % VOCABULARY.length;
   return VOCABULARY[pick] ?? '…';

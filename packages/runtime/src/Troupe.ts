@@ -8,7 +8,6 @@ import {
   type Classifier,
   type ErrorCode,
   type ErrorData,
-  type ErrorPolicies,
   type Severity,
   type RunnerState,
   type ShutdownPhase,
