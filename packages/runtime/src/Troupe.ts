@@ -36,6 +36,10 @@ import { Runner } from './runner/Runner.js';
 import type { RunnerHost, RunnerStats, TaskSettledEvent } from './runner/types.js';
 import { ShutdownCoordinator, type PhaseTiming } from './shutdown/ShutdownCoordinator.js';
 
+// Listeners are stored by identity only; their argument types do not matter here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyListener = (...args: any[]) => void;
+
 /** Parsed troupe options. */
 export type ResolvedTroupeOptions = z.output<typeof troupeOptionsSchema>;
 
@@ -161,6 +165,7 @@ export class Troupe {
   readonly #logger: Logger;
   readonly #inspect: InspectOption | undefined;
   readonly #events = new EventEmitter<TroupeEvents>();
+  readonly #onceWrappers = new WeakMap<AnyListener, AnyListener>();
   readonly #runners = new Map<string, Runner>();
   readonly #everyRunner: Runner[] = [];
   readonly #resources: ResourceManager;
@@ -191,7 +196,7 @@ export class Troupe {
         ? {}
         : { classify: options.errors.classify as unknown as Classifier }),
       emit: (record) => {
-        this.#events.emit('error', record);
+        this.#emit('error', record);
       },
       escalate: (record) => {
         this.#escalate(record);
@@ -230,7 +235,7 @@ export class Troupe {
       },
       onPhase: (phase, previous) => {
         this.#logger.info({ nodeId: this.nodeId, phase, previous }, 'shutdown phase');
-        this.#events.emit('shutdown:phase', { phase, previous, reason: this.#reason });
+        this.#emit('shutdown:phase', { phase, previous, reason: this.#reason });
       },
       onError: (error) => {
         this.#report(error, { component: 'shutdown' });
@@ -296,13 +301,23 @@ export class Troupe {
 
   /** Subscribes once. */
   once<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
-    this.#events.once(event, listener);
+    const wrapper = (...args: TroupeEvents[E]): void => {
+      this.off(event, listener);
+      listener(...args);
+    };
+    this.#onceWrappers.set(listener as AnyListener, wrapper as AnyListener);
+    this.#events.on(event, wrapper);
     this.#listenersChanged();
     return this;
   }
 
-  /** Unsubscribes. */
+  /** Unsubscribes (also a listener added with `once`). */
   off<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
+    const wrapper = this.#onceWrappers.get(listener as AnyListener);
+    if (wrapper !== undefined) {
+      this.#onceWrappers.delete(listener as AnyListener);
+      this.#events.off(event, wrapper as never);
+    }
     this.#events.off(event, listener);
     this.#listenersChanged();
     return this;
@@ -354,7 +369,11 @@ export class Troupe {
 
   /** A snapshot of the troupe's health (derived from runner states). */
   health(): HealthReport {
-    const runners = [...this.#runners.values()].map((runner): RunnerHealth => {
+    // Live runners, plus failed ones: a failed runner leaves the troupe degraded.
+    const listed = this.#everyRunner.filter(
+      (r) => this.#runners.get(r.id) === r || r.state === 'failed',
+    );
+    const runners = listed.map((runner): RunnerHealth => {
       const stats = runner.stats();
       const score = runnerScore(stats);
       return {
@@ -372,9 +391,11 @@ export class Troupe {
           ? 1
           : 0
         : runners.reduce((s, r) => s + r.score, 0) / runners.length;
+    const anyFailed = runners.some((r) => r.state === 'failed');
+    const status = this.phase === 'running' ? statusOf(score, 'ready') : 'stopped';
     return {
       score,
-      status: this.phase === 'running' ? statusOf(score, 'ready') : 'stopped',
+      status: anyFailed && status === 'healthy' ? 'degraded' : status,
       ready: this.ready,
       phase: this.phase,
       runners,
@@ -431,16 +452,34 @@ export class Troupe {
         capMs: this.#options.errors.retry.capMs,
       },
       emitState: (runnerId, state, previous) => {
-        this.#events.emit('runner:state', { runnerId, state, previous });
+        this.#emit('runner:state', { runnerId, state, previous });
       },
       emitTaskSettled: (event) => {
-        this.#events.emit('task:settled', event);
+        this.#emit('task:settled', event);
       },
       onFinal: (runnerId) => {
         this.#runners.delete(runnerId);
       },
       refusal: () => this.#refusal,
     };
+  }
+
+  /**
+   * Emits to each listener on its own: a listener that throws is reported
+   * (an 'error' listener that throws is logged) and the others still run.
+   */
+  #emit<E extends keyof TroupeEvents>(event: E, ...args: TroupeEvents[E]): void {
+    for (const listener of this.#events.listeners(event)) {
+      try {
+        (listener as (...a: TroupeEvents[E]) => void)(...args);
+      } catch (error) {
+        if (event === 'error') {
+          this.#logger.error({ err: error }, "an 'error' listener threw");
+        } else {
+          this.#report(error, { component: 'events', operation: event });
+        }
+      }
+    }
   }
 
   #listenersChanged(): void {
@@ -470,7 +509,7 @@ export class Troupe {
       decision: shutdown ? 'shutdown' : record.severity === 'CRITICAL' ? 'degrade' : 'none',
     };
     this.#logger.error({ alert }, `alert: ${record.message}`);
-    this.#events.emit('alert', alert);
+    this.#emit('alert', alert);
     if (shutdown) {
       this.shutdown({
         reason: `escalation: ${record.code}${typeof runnerId === 'string' ? ` (${runnerId})` : ''}`,

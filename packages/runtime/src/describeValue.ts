@@ -6,6 +6,7 @@ export function describeValue(value: unknown): string {
   let text: string | undefined;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (value instanceof URL) return value.href;
   try {
     text = JSON.stringify(value);

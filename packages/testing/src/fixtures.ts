@@ -36,6 +36,8 @@ export const fixtures = {
   exitAfterReturn: fixture('exit-after-return'),
   /** Plain module whose thread exits with code 0 during a task. */
   exitNormally: fixture('exit-normally'),
+  /** Plain module: crashes mid-task on the first `crashes` calls (`workerData: { calls: Int32Array(SAB), crashes }`), then echoes. */
+  crashThenSucceed: fixture('crash-then-succeed'),
   /** Plain module that loads `okLoads` times then throws on load (`workerData: { loads: Int32Array(SAB), okLoads }`). */
   flakyLoad: fixture('flaky-load'),
   /** defineRunner: `generate({ prompt, chunks, delayMs })` streams chunk events; `echo`. */
@@ -48,7 +50,7 @@ export const fixtures = {
   setupFails: fixture('setup-fails'),
   /** defineRunner whose setup takes `workerData.setupMs` (default 60 s). */
   slowSetup: fixture('slow-setup'),
-  /** defineRunner writing `setup-<threadId>` / `teardown-<threadId>` files into `workerData.dir`. */
+  /** defineRunner writing `setup-<threadId>` / `teardown-<threadId>` files into `workerData.dir`; `teardownMs`, `teardownExitCode`. */
   lifecycleMarker: fixture('lifecycle-marker'),
 } as const;
 

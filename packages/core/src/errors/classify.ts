@@ -43,8 +43,9 @@ export interface ErrorPolicy {
 export type ErrorPolicies = Readonly<Partial<Record<ErrorCode, ErrorPolicy>>>;
 
 /**
- * A custom classifier: sees the error, its context and the built-in verdict;
- * returns changes (or nothing to keep the verdict).
+ * A custom classifier: sees the error, its context and the verdict so far
+ * (built-in policy with the per-code override applied); returns changes, or
+ * nothing to keep the verdict. The runtime guards against one that throws.
  */
 export type Classifier = (
   error: TroupeError,
@@ -54,8 +55,16 @@ export type Classifier = (
 
 type Rule = (context: ErrorContext) => { severity: Severity; action: RecoveryAction };
 
+const SHUTDOWN_PHASES: ReadonlySet<string> = new Set([
+  'signaling',
+  'draining',
+  'closing',
+  'stopped',
+]);
+
+/** True while the troupe is shutting down (a known shutdown phase). */
 const during = (context: ErrorContext): boolean =>
-  context.phase !== undefined && context.phase !== 'running';
+  context.phase !== undefined && SHUTDOWN_PHASES.has(context.phase);
 
 /**
  * The built-in policy of every code. Errors that are expected while shutting
@@ -69,14 +78,21 @@ export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.TASK_ABORTED]: () => ({ severity: 'LOW', action: 'SKIP' }),
   [ErrorCodes.QUEUE_FULL]: (c) =>
     during(c) ? { severity: 'LOW', action: 'SKIP' } : { severity: 'MEDIUM', action: 'RETRY' },
-  [ErrorCodes.TASK_TIMEOUT]: () => ({ severity: 'MEDIUM', action: 'RETRY' }),
+  [ErrorCodes.TASK_TIMEOUT]: (c) =>
+    during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'MEDIUM', action: 'RETRY' },
   [ErrorCodes.WORKER_CRASHED]: (c) =>
     during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
   [ErrorCodes.RUNNER_STARTUP]: (c) =>
-    (c.attempt ?? 0) > 0
-      ? { severity: 'HIGH', action: 'RESTART' }
-      : { severity: 'HIGH', action: 'ESCALATE' },
-  [ErrorCodes.RESTART_LIMIT]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
+    during(c)
+      ? { severity: 'MEDIUM', action: 'SKIP' }
+      : (c.attempt ?? 0) > 0
+        ? { severity: 'HIGH', action: 'RESTART' }
+        : { severity: 'HIGH', action: 'ESCALATE' },
+  // Escalated once, by the supervisor; calls refused afterwards only inform.
+  [ErrorCodes.RESTART_LIMIT]: (c) =>
+    c.operation === 'admit' || c.operation === 'run'
+      ? { severity: 'MEDIUM', action: 'SKIP' }
+      : { severity: 'CRITICAL', action: 'ESCALATE' },
   [ErrorCodes.TASK_FAILED]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
   [ErrorCodes.DATA_CLONE]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
   [ErrorCodes.UNKNOWN_HANDLER]: () => ({ severity: 'HIGH', action: 'SKIP' }),

@@ -42,6 +42,8 @@ export type RetryOutcome = 'succeeded' | 'exhausted' | 'rejected' | 'cancelled';
 /** Output of {@link retryMachine}. */
 export interface RetryOutput {
   readonly outcome: RetryOutcome;
+  /** Why it was cancelled (`cancelled` only). */
+  readonly cancelReason: unknown;
   readonly attempts: number;
   readonly value: unknown;
   readonly lastError: unknown;
@@ -107,7 +109,10 @@ export const retryMachine = setup({
   id: 'retry',
   context: ({ input }) => ({
     id: input.id,
-    maxAttempts: input.maxAttempts,
+    // At least one attempt, a whole number of them.
+    maxAttempts: Number.isFinite(input.maxAttempts)
+      ? Math.max(1, Math.floor(input.maxAttempts))
+      : 1,
     backoff: input.backoff,
     seed: input.seed ?? randomSeed(),
     attempt: 0,
@@ -120,6 +125,7 @@ export const retryMachine = setup({
   initial: 'attempting',
   output: ({ context }) => ({
     outcome: context.outcome ?? 'cancelled',
+    cancelReason: context.cancelReason,
     attempts: context.attempt,
     value: context.value,
     lastError: context.lastError,

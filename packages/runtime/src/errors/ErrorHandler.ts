@@ -162,9 +162,15 @@ export class ErrorHandler implements ErrorRegistry {
     this.#log(record);
     try {
       this.#options.emit(record);
-      if (record.action === 'ESCALATE') this.#options.escalate(record);
     } catch (listenerError) {
       this.#options.logger.error({ err: listenerError }, 'error listener threw');
+    }
+    if (record.action === 'ESCALATE') {
+      try {
+        this.#options.escalate(record);
+      } catch (escalationError) {
+        this.#options.logger.error({ err: escalationError }, 'escalation failed');
+      }
     }
     return record;
   }
@@ -180,6 +186,7 @@ export class ErrorHandler implements ErrorRegistry {
   }
 
   recent(limit = this.#ring.length): ErrorRecord[] {
+    if (limit <= 0) return [];
     const out: ErrorRecord[] = [];
     for (let i = 0; i < this.#ring.length; i++) {
       const record = this.#ring[(this.#next + i) % this.#ring.length];

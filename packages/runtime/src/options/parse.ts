@@ -20,7 +20,7 @@ export function parseWith<TSchema extends z.ZodType>(
   input: unknown,
   what: string,
 ): z.output<TSchema> {
-  const result = schema.safeParse(input ?? {});
+  const result = schema.safeParse(input === undefined ? {} : input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (issue === undefined) throw new InvalidConfigError(`invalid ${what}`);

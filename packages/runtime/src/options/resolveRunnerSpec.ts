@@ -32,6 +32,16 @@ export interface ResolvedRunnerSpec {
 type TroupeDefaults = z.output<typeof troupeOptionsSchema>['runnerDefaults'];
 
 function workerPathOf(worker: string | URL): string {
+  if (
+    typeof worker === 'string' &&
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(worker) &&
+    !worker.startsWith('file:')
+  ) {
+    throw new InvalidConfigError(
+      `invalid "spec.worker": expected a file path or file: URL; got ${worker}`,
+      { context: { component: 'config', field: 'spec.worker', value: worker } },
+    );
+  }
   try {
     if (worker instanceof URL) return fileURLToPath(worker);
     if (worker.startsWith('file:')) return fileURLToPath(worker);
@@ -44,27 +54,37 @@ function workerPathOf(worker: string | URL): string {
   return isAbsolute(worker) ? worker : resolve(process.cwd(), worker);
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge of plain objects; `undefined` in `over` never erases `base`. */
+function deepMerge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+/** The troupe's `runnerDefaults` under the spec; the spec wins, field by field. */
+function mergeDefaults(input: unknown, defaults: TroupeDefaults): unknown {
+  if (!isPlainObject(input) || defaults === undefined) return input;
+  return deepMerge(defaults, input);
+}
+
 /** Validates a runner spec and fills in defaults (troupe-level `runnerDefaults` first). */
 export function resolveRunnerSpec(
   input: unknown,
   defaults: TroupeDefaults,
   abortGraceMs: number,
 ): ResolvedRunnerSpec {
-  const merged =
-    typeof input === 'object' && input !== null && defaults !== undefined
-      ? {
-          ...Object.fromEntries(Object.entries(defaults).filter(([key]) => key !== 'restart')),
-          ...input,
-          ...(defaults.restart === undefined
-            ? {}
-            : {
-                restart: {
-                  ...defaults.restart,
-                  ...((input as { restart?: object }).restart ?? {}),
-                },
-              }),
-        }
-      : input;
+  const merged = mergeDefaults(input, defaults);
   const spec = parseWith(runnerSpecSchema, merged, 'spec');
   const workerPath = workerPathOf(spec.worker);
   const threads = spec.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));

@@ -163,6 +163,11 @@ export class ResourceManager implements ResourceRegistry {
 
   register(spec: ResourceSpec | readonly ResourceSpec[]): void {
     const batch: readonly ResourceSpec[] = Array.isArray(spec) ? spec : [spec as ResourceSpec];
+    batch.forEach((s, i) => {
+      if (typeof s !== 'object' || (s as unknown) === null) {
+        throw invalid(`[${i}]`, s, 'an object { id, close, dependsOn?, closeTimeoutMs? }');
+      }
+    });
     this.registerInternal(batch.map((s) => ({ ...s, kind: 'user' as const })));
   }
 
@@ -319,7 +324,7 @@ export class ResourceManager implements ResourceRegistry {
             id: node.id,
             kind: node.kind,
             outcome: 'forced',
-            durationMs: 0,
+            durationMs: node.started ? performance.now() - node.startedAt : 0,
             error: {
               _tag: 'TroupeError',
               name: 'ResourceCloseTimeoutError',

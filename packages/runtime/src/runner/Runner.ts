@@ -1159,6 +1159,27 @@ export class Runner extends EventEmitter<RunnerEvents> {
   // ---- pool and threads ------------------------------------------------------
 
   async #startPool(signal: AbortSignal): Promise<void> {
+    const { everReady, attempt } = this.#actor.getSnapshot().context;
+    try {
+      await this.#createPool(signal);
+    } catch (error) {
+      if (everReady && !signal.aborted) {
+        // A restart attempt that failed to start: the statechart decides
+        // what next; the error handler records it.
+        this.#awaitingRestart.push(
+          this.#host.reportError(error, {
+            runnerId: this.id,
+            component: 'runner',
+            operation: 'restart',
+            attempt,
+          }),
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #createPool(signal: AbortSignal): Promise<void> {
     this.#poolClosing = false;
     try {
       await access(this.workerPath);
@@ -1468,8 +1489,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   #broken(error: TroupeError): void {
+    const context = this.#actor.getSnapshot().context;
     this.#awaitingRestart.push(
-      this.#host.reportError(error, { runnerId: this.id, component: 'runner', operation: 'pool' }),
+      this.#host.reportError(error, {
+        runnerId: this.id,
+        component: 'runner',
+        operation: 'pool',
+        // a failure on the way to a restart, not a first start
+        attempt: context.attempt + 1,
+      }),
     );
     this.#send({ type: 'troupe.runner.broken', error: toErrorData(error), at: Date.now() });
   }

@@ -40,6 +40,7 @@ export class ShutdownCoordinator {
   readonly #actor: Actor<typeof shutdownMachine>;
   readonly #entered = new Map<ShutdownPhase, number>();
   readonly #onPhase: (phase: ShutdownPhase, previous: ShutdownPhase) => void;
+  readonly #onError: (error: unknown) => void;
   #phase: ShutdownPhase = 'running';
   #result: Promise<ShutdownOutcome> | null = null;
   #startedAtEpoch = 0;
@@ -60,7 +61,12 @@ export class ShutdownCoordinator {
           const previous = this.#phase;
           this.#phase = params.phase;
           this.#entered.set(params.phase, performance.now());
-          this.#onPhase(params.phase, previous);
+          try {
+            this.#onPhase(params.phase, previous);
+          } catch (error) {
+            // A listener's bug must never stop the shutdown.
+            this.#onError(error);
+          }
         },
       },
       actors: {
@@ -72,6 +78,7 @@ export class ShutdownCoordinator {
       },
     });
     this.#onPhase = options.onPhase;
+    this.#onError = options.onError;
     this.#actor = createActor(machine, {
       id: 'troupe:shutdown',
       input: options.deadlines,

@@ -1,0 +1,76 @@
+// Shared helpers of the runtime unit tests: deferreds the test settles,
+// a real-timer sleep, a recording logger, and a settle-state probe.
+import { vi, type Mock } from 'vitest';
+import type { Logger } from '../src/logger.js';
+
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type RecordingLogger = { [K in keyof Logger]: Mock<Logger[K]> };
+
+/** A logger whose methods are spies. */
+export function recordingLogger(): RecordingLogger {
+  return {
+    debug: vi.fn<Logger['debug']>(),
+    info: vi.fn<Logger['info']>(),
+    warn: vi.fn<Logger['warn']>(),
+    error: vi.fn<Logger['error']>(),
+  };
+}
+
+/**
+ * How `promise` stands after `withinMs` (0: after one macrotask turn):
+ * 'resolved', 'rejected' or 'pending'. Observes the rejection, so no
+ * unhandled-rejection noise.
+ */
+export async function settleState(
+  promise: Promise<unknown>,
+  withinMs = 0,
+): Promise<'resolved' | 'rejected' | 'pending'> {
+  const probe = promise.then(
+    () => 'resolved' as const,
+    () => 'rejected' as const,
+  );
+  const timeout = new Promise<'pending'>((resolve) => {
+    if (withinMs === 0) setImmediate(() => resolve('pending'));
+    else setTimeout(() => resolve('pending'), withinMs);
+  });
+  return Promise.race([probe, timeout]);
+}
+
+/** The rejection reason of `promise` (fails the test if it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject, it resolved');
+}
+
+/** What `fn` throws (fails the test if it returns). */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw, got a return');
+}
