@@ -6,7 +6,13 @@ import globals from 'globals';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', 'bench-results/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      '**/coverage/**',
+      'bench-results/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
@@ -60,11 +66,21 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: '@troupe/core stays free of Node APIs.' },
-            { group: ['piscina', 'comlink', 'eventemitter3'], message: '@troupe/core depends on xstate only.' },
+            {
+              group: ['piscina', 'comlink', 'eventemitter3'],
+              message: '@troupe/core depends on xstate only.',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname', 'setImmediate'],
+      'no-restricted-globals': [
+        'error',
+        'process',
+        'Buffer',
+        'require',
+        '__dirname',
+        'setImmediate',
+      ],
     },
   },
   {
