@@ -22,6 +22,7 @@ export {
   UnknownHandlerError,
   ResourceCloseError,
   ResourceCloseTimeoutError,
+  UnhealthyError,
   UnknownError,
   createTroupeError,
 } from './errors/subclasses.js';
@@ -103,3 +104,14 @@ export {
   type ShutdownPhaseInput,
   type TimedShutdownPhase,
 } from './machines/shutdownMachine.js';
+export {
+  defaultHealthWeights,
+  errorComponent,
+  healthLevel,
+  healthScore,
+  statusComponent,
+  type HealthComponents,
+  type HealthLevel,
+  type HealthThresholds,
+  type HealthWeights,
+} from './health/healthScore.js';

@@ -66,6 +66,7 @@ const table: Readonly<Record<ErrorCode, Row>> = {
   ERR_UNKNOWN_HANDLER: same('HIGH', 'SKIP'),
   ERR_RESOURCE_CLOSE_FAILED: same('HIGH', 'FORCE_CLEANUP'),
   ERR_RESOURCE_CLOSE_TIMEOUT: same('HIGH', 'FORCE_CLEANUP'),
+  ERR_UNHEALTHY: { running: v('HIGH', 'RESTART'), shutdown: v('LOW', 'SKIP') },
   ERR_UNKNOWN: same('MEDIUM', 'ESCALATE'),
 };
 
@@ -83,7 +84,7 @@ describe('classifyError: the built-in table', () => {
   it('C01 the hand-written table has a row for every ErrorCode and nothing else', () => {
     expect(Object.keys(table).sort()).toEqual([...codes].sort());
     expect(Object.keys(builtInPolicies).sort()).toEqual([...codes].sort());
-    expect(codes).toHaveLength(17);
+    expect(codes).toHaveLength(18);
   });
 
   it('C02 every code while running (phase "running" and no phase at all)', () => {

@@ -23,6 +23,7 @@ import {
   toErrorData,
   toTroupeError,
   TroupeError,
+  UnhealthyError,
   UnknownError,
   UnknownHandlerError,
   WorkerCrashedError,
@@ -50,6 +51,7 @@ const classByCode: Record<ErrorCode, TroupeErrorClass> = {
   ERR_UNKNOWN_HANDLER: UnknownHandlerError,
   ERR_RESOURCE_CLOSE_FAILED: ResourceCloseError,
   ERR_RESOURCE_CLOSE_TIMEOUT: ResourceCloseTimeoutError,
+  ERR_UNHEALTHY: UnhealthyError,
   ERR_UNKNOWN: UnknownError,
 };
 

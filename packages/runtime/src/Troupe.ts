@@ -9,6 +9,7 @@ import {
   type ErrorCode,
   type ErrorData,
   type Severity,
+  type UnhealthyError,
   type RunnerState,
   type ShutdownPhase,
   type TroupeError,
@@ -34,6 +35,7 @@ import {
 } from './resources/ResourceManager.js';
 import { Runner } from './runner/Runner.js';
 import type { RunnerHost, RunnerStats, TaskSettledEvent } from './runner/types.js';
+import { HealthMonitor, type HealthReport } from './health/HealthMonitor.js';
 import { ShutdownCoordinator, type PhaseTiming } from './shutdown/ShutdownCoordinator.js';
 
 // Listeners are stored by identity only; their argument types do not matter here.
@@ -57,28 +59,6 @@ export interface ShutdownPhaseEvent {
   readonly reason: string;
 }
 
-/** Health of one runner. */
-export interface RunnerHealth {
-  readonly id: string;
-  readonly state: RunnerState;
-  readonly score: number;
-  readonly status: HealthStatus;
-  readonly threads: number;
-  readonly inFlight: number;
-}
-
-/** A health status derived from the score. */
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
-
-/** `troupe.health()`. */
-export interface HealthReport {
-  readonly score: number;
-  readonly status: HealthStatus;
-  readonly ready: boolean;
-  readonly phase: ShutdownPhase;
-  readonly runners: readonly RunnerHealth[];
-}
-
 /** An alert: something persistent needs a human. */
 export interface Alert {
   /** `escalation`: an error whose action is ESCALATE (e.g. a runner hit its restart limit). */
@@ -88,8 +68,8 @@ export interface Alert {
   readonly message: string;
   readonly runnerId?: string;
   readonly error?: ErrorData;
-  /** What the troupe does about it: keep serving degraded, or shut down. */
-  readonly decision: 'degrade' | 'shutdown' | 'none';
+  /** What the troupe does about it. */
+  readonly decision: 'degrade' | 'shutdown' | 'restart' | 'stop' | 'none';
 }
 
 /** Typed events of `troupe.on(...)`. */
@@ -172,6 +152,7 @@ export class Troupe {
   readonly #errors: ErrorHandler;
   readonly #coordinator: ShutdownCoordinator;
   readonly #nextRunnerId: () => string;
+  readonly #health: HealthMonitor;
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
   #refusal: TroupeError | null = null;
   #shutdown: Promise<ShutdownReport> | null = null;
@@ -241,6 +222,31 @@ export class Troupe {
         this.#report(error, { component: 'shutdown' });
       },
     });
+    this.#health = new HealthMonitor(
+      {
+        logger: this.#logger,
+        runners: () =>
+          this.#everyRunner.filter((r) => this.#runners.get(r.id) === r || r.state === 'failed'),
+        errorRatePerMin: (runnerId) => this.#errors.ratePerMin(runnerId),
+        resourceFailed: (runner) =>
+          [...runner.dependsOn, ...runner.threadIds.map((t) => `${runner.id}/thread-${t}`)].some(
+            (id) => {
+              const state = this.#resources.state(id);
+              return state === 'failed' || state === 'forced';
+            },
+          ),
+        phase: () => this.#coordinator.phase,
+        ready: () => this.ready,
+        emitReport: (report) => {
+          this.#emit('health', report);
+        },
+        onPersistentlyUnhealthy: (runner, _health, error) => {
+          this.#onUnhealthy(runner, error);
+        },
+      },
+      options.health,
+    );
+    this.#health.start();
     for (const signal of options.signals) {
       const handler = (): void => {
         if (this.#shutdown !== null) {
@@ -367,39 +373,17 @@ export class Troupe {
     return runner;
   }
 
-  /** A snapshot of the troupe's health (derived from runner states). */
+  /**
+   * The troupe's health: a 0..1 score, a status, readiness, and each
+   * runner's figures as of its last probe (`health.intervalMs`).
+   */
   health(): HealthReport {
-    // Live runners, plus failed ones: a failed runner leaves the troupe degraded.
-    const listed = this.#everyRunner.filter(
-      (r) => this.#runners.get(r.id) === r || r.state === 'failed',
-    );
-    const runners = listed.map((runner): RunnerHealth => {
-      const stats = runner.stats();
-      const score = runnerScore(stats);
-      return {
-        id: runner.id,
-        state: stats.state,
-        score,
-        status: statusOf(score, stats.state),
-        threads: stats.threads,
-        inFlight: stats.inFlight,
-      };
-    });
-    const score =
-      runners.length === 0
-        ? this.ready
-          ? 1
-          : 0
-        : runners.reduce((s, r) => s + r.score, 0) / runners.length;
-    const anyFailed = runners.some((r) => r.state === 'failed');
-    const status = this.phase === 'running' ? statusOf(score, 'ready') : 'stopped';
-    return {
-      score,
-      status: anyFailed && status === 'healthy' ? 'degraded' : status,
-      ready: this.ready,
-      phase: this.phase,
-      runners,
-    };
+    return this.#health.current();
+  }
+
+  /** Probes every runner now and returns the fresh report. */
+  probeHealth(): Promise<HealthReport> {
+    return this.#health.probe();
   }
 
   /**
@@ -493,6 +477,33 @@ export class Troupe {
     return this.#errors.report(error, { ...context, phase: this.phase });
   }
 
+  #onUnhealthy(runner: Runner, error: UnhealthyError): void {
+    const recovery = this.#options.health.recovery;
+    const record = this.#report(error, {
+      component: 'health',
+      operation: 'probe',
+      runnerId: runner.id,
+    });
+    const alert: Alert = {
+      kind: 'health',
+      severity: record.severity,
+      code: record.code,
+      message: record.message,
+      runnerId: runner.id,
+      error: toErrorData(error),
+      decision: recovery,
+    };
+    this.#logger.warn({ alert }, `alert: ${error.message}`);
+    this.#emit('alert', alert);
+    if (recovery === 'restart') {
+      runner.requestRestart(error, record);
+    } else if (recovery === 'stop') {
+      runner.stop().catch((stopError: unknown) => {
+        this.#report(stopError, { component: 'health', operation: 'stop', runnerId: runner.id });
+      });
+    }
+  }
+
   #escalate(record: ErrorRecord): void {
     const runnerId = record.context.runnerId;
     const shutdown =
@@ -521,6 +532,7 @@ export class Troupe {
 
   async #runShutdown(reason: string): Promise<ShutdownReport> {
     this.#reason = reason;
+    this.#health.stop();
     this.#refusal = new ShutdownInProgressError(
       `troupe ${this.nodeId} is shutting down (${reason}): no new work is accepted`,
       { context: { component: 'troupe', phase: 'signaling', reason } },
@@ -651,28 +663,4 @@ function sumStats(stats: readonly RunnerStats[]): {
     total.queued += s.queued;
   }
   return total;
-}
-
-function runnerScore(stats: RunnerStats): number {
-  switch (stats.state) {
-    case 'ready':
-    case 'busy':
-      return 1;
-    case 'starting':
-    case 'restarting':
-      return 0.5;
-    case 'draining':
-    case 'closing':
-      return 0.3;
-    case 'stopped':
-    case 'failed':
-      return 0;
-  }
-}
-
-function statusOf(score: number, state: RunnerState): HealthStatus {
-  if (state === 'stopped' || state === 'failed') return 'stopped';
-  if (score >= 0.8) return 'healthy';
-  if (score >= 0.5) return 'degraded';
-  return 'unhealthy';
 }

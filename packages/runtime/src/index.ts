@@ -2,9 +2,6 @@ export { createTroupe, type TroupeOptions } from './createTroupe.js';
 export {
   Troupe,
   type Alert,
-  type HealthReport,
-  type HealthStatus,
-  type RunnerHealth,
   type RunnerStateEvent,
   type ShutdownOptions,
   type ShutdownPhaseEvent,
@@ -26,6 +23,12 @@ export type {
 } from './resources/ResourceManager.js';
 export type { ErrorRecord, ErrorRegistry, ErrorStats } from './errors/ErrorHandler.js';
 export type { PhaseTiming } from './shutdown/ShutdownCoordinator.js';
+export type {
+  HealthReport,
+  HealthStatus,
+  LatencyFigures,
+  RunnerHealth,
+} from './health/HealthMonitor.js';
 export { silentLogger, type Logger } from './logger.js';
 export type { InspectOption } from './inspect.js';
 export * from '@troupe/core';

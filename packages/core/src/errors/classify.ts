@@ -100,6 +100,8 @@ export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.RESOURCE_CLOSE_TIMEOUT]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),
   [ErrorCodes.RESOURCE_CYCLE]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
   [ErrorCodes.INVALID_CONFIG]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
+  [ErrorCodes.UNHEALTHY]: (c) =>
+    during(c) ? { severity: 'LOW', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
   [ErrorCodes.UNKNOWN]: () => ({ severity: 'MEDIUM', action: 'ESCALATE' }),
 };
 

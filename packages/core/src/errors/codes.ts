@@ -29,6 +29,8 @@ export const ErrorCodes = {
   RESOURCE_CLOSE_FAILED: 'ERR_RESOURCE_CLOSE_FAILED',
   /** A resource's `close()` missed its deadline and was abandoned. */
   RESOURCE_CLOSE_TIMEOUT: 'ERR_RESOURCE_CLOSE_TIMEOUT',
+  /** The health monitor found a runner persistently unhealthy (hung threads, errors). */
+  UNHEALTHY: 'ERR_UNHEALTHY',
   /** A value that is not an Error was thrown somewhere we had to report it. */
   UNKNOWN: 'ERR_UNKNOWN',
 } as const;

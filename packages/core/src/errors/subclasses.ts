@@ -130,6 +130,14 @@ export class ResourceCloseTimeoutError extends TroupeError {
   }
 }
 
+/** The health monitor found a runner persistently unhealthy; `context` has its health figures. */
+export class UnhealthyError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.UNHEALTHY;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.UNHEALTHY, message, options);
+  }
+}
+
 /** A value that is not an Error was thrown; `cause` holds it. */
 export class UnknownError extends TroupeError {
   declare readonly code: typeof ErrorCodes.UNKNOWN;
@@ -157,6 +165,7 @@ const byCode: Readonly<Record<ErrorCode, TroupeErrorClass>> = {
   [ErrorCodes.UNKNOWN_HANDLER]: UnknownHandlerError,
   [ErrorCodes.RESOURCE_CLOSE_FAILED]: ResourceCloseError,
   [ErrorCodes.RESOURCE_CLOSE_TIMEOUT]: ResourceCloseTimeoutError,
+  [ErrorCodes.UNHEALTHY]: UnhealthyError,
   [ErrorCodes.UNKNOWN]: UnknownError,
 };
 

@@ -67,10 +67,13 @@ export const healthSchema = z.strictObject({
     .prefault({}),
   thresholds: z
     .strictObject({
-      healthy: z.number().min(0).max(1).default(0.8),
-      degraded: z.number().min(0).max(1).default(0.5),
+      // With the default weights: every thread hung scores 0.6 (unhealthy),
+      // half of them hung 0.8 (degraded).
+      healthy: z.number().min(0).max(1).default(0.9),
+      degraded: z.number().min(0).max(1).default(0.7),
       errorRatePerMin: z.number().positive().default(30),
       unhealthyProbes: z.number().int().positive().default(3),
+      hungAfterMs: ms.default(30_000),
     })
     .prefault({}),
   recovery: z.enum(['restart', 'stop', 'none']).default('restart'),

@@ -238,6 +238,16 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return this.#actor;
   }
 
+  /** The number of threads the runner keeps. */
+  get threadCount(): number {
+    return this.#spec.threads;
+  }
+
+  /** Ids of the resources this runner uses (`dependsOn`). */
+  get dependsOn(): readonly string[] {
+    return this.#spec.dependsOn;
+  }
+
   /** Thread ids currently alive. */
   get threadIds(): number[] {
     return [...this.#threads.keys()];
@@ -437,8 +447,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
     );
   }
 
-  /** @internal Asks for a full restart (health recovery). */
-  requestRestart(error: unknown): void {
+  /** @internal Asks for a full restart (health recovery); `record` is resolved once it is ready again. */
+  requestRestart(error: unknown, record?: ErrorRecord): void {
+    if (record !== undefined) this.#awaitingRestart.push(record);
     this.#send({ type: 'troupe.runner.restart', error: toErrorData(error), at: Date.now() });
   }
 

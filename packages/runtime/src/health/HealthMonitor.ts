@@ -1,0 +1,347 @@
+import {
+  UnhealthyError,
+  errorComponent,
+  healthLevel,
+  healthScore,
+  statusComponent,
+  type HealthComponents,
+  type HealthThresholds,
+  type HealthWeights,
+  type RunnerState,
+  type ShutdownPhase,
+} from '@troupe/core';
+import type { Logger } from '../logger.js';
+import type { Runner } from '../runner/Runner.js';
+
+/** A health status: `stopped` once the runner (or the troupe) is down. */
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
+
+/** Latency figures of a runner's tasks (piscina's run-time histogram), in ms. */
+export interface LatencyFigures {
+  readonly mean: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Health of one runner, as of its last probe. */
+export interface RunnerHealth {
+  readonly id: string;
+  readonly state: RunnerState;
+  readonly score: number;
+  readonly status: HealthStatus;
+  readonly components: HealthComponents;
+  readonly threads: {
+    readonly expected: number;
+    readonly alive: number;
+    /** Answered the probe in time. */
+    readonly responsive: number;
+    /** Did not answer, but the runner has tasks running: presumed busy. */
+    readonly busy: number;
+    /** Did not answer, and nothing settled on the runner for `hungAfterMs`. */
+    readonly hung: number;
+  };
+  readonly tasks: {
+    readonly inFlight: number;
+    readonly queued: number;
+    readonly completed: number;
+    readonly failed: number;
+    /** Tasks settled per second since the previous probe. */
+    readonly completionPerSec: number;
+    readonly latencyMs: LatencyFigures | null;
+  };
+  readonly errorRatePerMin: number;
+  /** Consecutive unhealthy probes (recovery acts at `thresholds.unhealthyProbes`). */
+  readonly unhealthyProbes: number;
+  readonly probedAt: number | null;
+}
+
+/** `troupe.health()` and the `health` event. Plain data. */
+export interface HealthReport {
+  readonly score: number;
+  readonly status: HealthStatus;
+  /** Readiness: false from SIGNALING on. */
+  readonly ready: boolean;
+  readonly phase: ShutdownPhase;
+  readonly at: number;
+  readonly runners: readonly RunnerHealth[];
+}
+
+/** Resolved health options. */
+export interface HealthOptions {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly probeTimeoutMs: number;
+  readonly weights: HealthWeights;
+  readonly thresholds: HealthThresholds & {
+    readonly errorRatePerMin: number;
+    readonly unhealthyProbes: number;
+    readonly hungAfterMs: number;
+  };
+  readonly recovery: 'restart' | 'stop' | 'none';
+}
+
+interface Tracking {
+  settled: number;
+  lastProgressAt: number;
+  lastProbeAt: number;
+  unhealthyProbes: number;
+  health: RunnerHealth | null;
+}
+
+/** What the monitor needs from its troupe. */
+export interface HealthHost {
+  readonly logger: Logger;
+  /** Runners to report on: the live ones and the failed ones. */
+  runners(): readonly Runner[];
+  errorRatePerMin(runnerId: string): number;
+  /** True when a resource the runner owns or uses failed or was forced. */
+  resourceFailed(runner: Runner): boolean;
+  phase(): ShutdownPhase;
+  ready(): boolean;
+  emitReport(report: HealthReport): void;
+  /** A runner stayed unhealthy for `unhealthyProbes` probes: alert, then recover. */
+  onPersistentlyUnhealthy(runner: Runner, health: RunnerHealth, error: UnhealthyError): void;
+}
+
+/**
+ * Probes every runner on an interval: threads alive and answering over
+ * their channel, the runner's state, its resources, its recent error rate,
+ * plus task figures (pending, completion rate, latency percentiles). Score
+ * = weighted sum (0.4·process + 0.2·status + 0.2·resource + 0.2·error by
+ * default). A runner unhealthy for `unhealthyProbes` probes in a row raises
+ * an alert and is recovered (restarted, or stopped gracefully).
+ *
+ * A thread that does not answer while the runner has tasks running is
+ * presumed busy with synchronous work; only when nothing settles on the
+ * runner for `hungAfterMs` is it counted as hung.
+ */
+export class HealthMonitor {
+  readonly #host: HealthHost;
+  readonly #options: HealthOptions;
+  readonly #tracking = new WeakMap<Runner, Tracking>();
+  #timer: NodeJS.Timeout | null = null;
+  #probing: Promise<HealthReport> | null = null;
+  #last: HealthReport | null = null;
+
+  constructor(host: HealthHost, options: HealthOptions) {
+    this.#host = host;
+    this.#options = options;
+  }
+
+  /** Starts probing on the interval (the timer never keeps the process alive). */
+  start(): void {
+    if (!this.#options.enabled || this.#timer !== null) return;
+    this.#timer = setInterval(() => {
+      this.probe().catch((error: unknown) => {
+        this.#host.logger.error({ err: error }, 'health probe failed');
+      });
+    }, this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops probing (shutdown). */
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The last report, or one computed now from what is known without probing. */
+  current(): HealthReport {
+    const last = this.#last;
+    const fresh =
+      last !== null &&
+      last.phase === this.#host.phase() &&
+      last.runners.every((r, i) => this.#host.runners()[i]?.state === r.state) &&
+      last.runners.length === this.#host.runners().length;
+    return fresh ? last : this.#report(this.#host.runners().map((r) => this.#unprobed(r)));
+  }
+
+  /** Probes every runner now (one probe at a time) and emits the report. */
+  probe(): Promise<HealthReport> {
+    this.#probing ??= this.#probeAll().finally(() => {
+      this.#probing = null;
+    });
+    return this.#probing;
+  }
+
+  async #probeAll(): Promise<HealthReport> {
+    const runners = this.#host.runners();
+    const healths = await Promise.all(runners.map((runner) => this.#probeRunner(runner)));
+    const report = this.#report(healths);
+    this.#last = report;
+    this.#host.emitReport(report);
+    if (this.#host.phase() === 'running') {
+      for (const [i, health] of healths.entries()) {
+        const runner = runners[i];
+        if (runner !== undefined) this.#maybeRecover(runner, health);
+      }
+    }
+    return report;
+  }
+
+  async #probeRunner(runner: Runner): Promise<RunnerHealth> {
+    const now = performance.now();
+    const stats = runner.stats();
+    const tracking = this.#trackingOf(runner, now);
+    const settled = stats.completed + stats.failed + stats.aborted;
+    const progressed = settled !== tracking.settled;
+    const elapsedSec = Math.max(0.001, (now - tracking.lastProbeAt) / 1000);
+    const completionPerSec = (settled - tracking.settled) / elapsedSec;
+    if (progressed || stats.inFlight === 0) tracking.lastProgressAt = now;
+    tracking.settled = settled;
+    tracking.lastProbeAt = now;
+
+    const live = stats.state === 'ready' || stats.state === 'busy';
+    const answers = live ? await runner.probe(this.#options.probeTimeoutMs) : [];
+    const expected = runner.threadCount;
+    const alive = live ? runner.threadIds.length : 0;
+    const responsive = answers.filter((a) => a.ok).length;
+    const silent = Math.max(0, alive - responsive);
+    const stalled = now - tracking.lastProgressAt >= this.#options.thresholds.hungAfterMs;
+    const busy = stalled ? 0 : Math.min(silent, stats.inFlight);
+    const hung = silent - busy;
+    const process = live ? (responsive + busy) / Math.max(1, expected) : 0;
+    const errorRatePerMin = this.#host.errorRatePerMin(runner.id);
+    const components: HealthComponents = {
+      process,
+      status: statusComponent(stats.state),
+      resource: this.#host.resourceFailed(runner) ? 0 : 1,
+      error: errorComponent(errorRatePerMin, this.#options.thresholds.errorRatePerMin),
+    };
+    const score = healthScore(components, this.#options.weights);
+    const status = this.#statusOf(score, stats.state);
+    tracking.unhealthyProbes = status === 'unhealthy' ? tracking.unhealthyProbes + 1 : 0;
+    const health: RunnerHealth = {
+      id: runner.id,
+      state: stats.state,
+      score,
+      status,
+      components,
+      threads: { expected, alive, responsive, busy, hung },
+      tasks: {
+        inFlight: stats.inFlight,
+        queued: stats.queued,
+        completed: stats.completed,
+        failed: stats.failed,
+        completionPerSec,
+        latencyMs: latencyOf(runner),
+      },
+      errorRatePerMin,
+      unhealthyProbes: tracking.unhealthyProbes,
+      probedAt: Date.now(),
+    };
+    tracking.health = health;
+    return health;
+  }
+
+  #maybeRecover(runner: Runner, health: RunnerHealth): void {
+    // Only a serving runner is recovered; restarts and stops run their course.
+    if (health.state !== 'ready' && health.state !== 'busy') return;
+    if (health.status !== 'unhealthy') return;
+    if (health.unhealthyProbes < this.#options.thresholds.unhealthyProbes) return;
+    const tracking = this.#tracking.get(runner);
+    if (tracking !== undefined) tracking.unhealthyProbes = 0;
+    const error = new UnhealthyError(
+      `runner "${runner.id}" was unhealthy for ${health.unhealthyProbes} probes (score ${health.score.toFixed(2)}; threads alive ${health.threads.alive}/${health.threads.expected}, hung ${health.threads.hung}; ${health.errorRatePerMin.toFixed(1)} errors/min)`,
+      {
+        context: {
+          runnerId: runner.id,
+          score: health.score,
+          hung: health.threads.hung,
+          recovery: this.#options.recovery,
+        },
+      },
+    );
+    this.#host.onPersistentlyUnhealthy(runner, health, error);
+  }
+
+  #unprobed(runner: Runner): RunnerHealth {
+    const tracking = this.#tracking.get(runner);
+    if (tracking?.health !== undefined && tracking.health !== null) {
+      const state = runner.state;
+      if (state === tracking.health.state) return tracking.health;
+    }
+    const stats = runner.stats();
+    const live = stats.state === 'ready' || stats.state === 'busy';
+    const alive = live ? runner.threadIds.length : 0;
+    const errorRatePerMin = this.#host.errorRatePerMin(runner.id);
+    const components: HealthComponents = {
+      process: alive / Math.max(1, runner.threadCount),
+      status: statusComponent(stats.state),
+      resource: this.#host.resourceFailed(runner) ? 0 : 1,
+      error: errorComponent(errorRatePerMin, this.#options.thresholds.errorRatePerMin),
+    };
+    const score = healthScore(components, this.#options.weights);
+    return {
+      id: runner.id,
+      state: stats.state,
+      score,
+      status: this.#statusOf(score, stats.state),
+      components,
+      threads: { expected: runner.threadCount, alive, responsive: 0, busy: 0, hung: 0 },
+      tasks: {
+        inFlight: stats.inFlight,
+        queued: stats.queued,
+        completed: stats.completed,
+        failed: stats.failed,
+        completionPerSec: 0,
+        latencyMs: latencyOf(runner),
+      },
+      errorRatePerMin,
+      unhealthyProbes: 0,
+      probedAt: null,
+    };
+  }
+
+  #statusOf(score: number, state: RunnerState): HealthStatus {
+    if (state === 'stopped' || state === 'failed') return 'stopped';
+    return healthLevel(score, this.#options.thresholds);
+  }
+
+  #report(runners: readonly RunnerHealth[]): HealthReport {
+    const phase = this.#host.phase();
+    const score =
+      runners.length === 0
+        ? phase === 'running'
+          ? 1
+          : 0
+        : runners.reduce((sum, r) => sum + (r.status === 'stopped' ? 0 : r.score), 0) /
+          runners.length;
+    let status: HealthStatus =
+      phase === 'running' ? healthLevel(score, this.#options.thresholds) : 'stopped';
+    // A failed runner leaves the troupe degraded at best.
+    if (status === 'healthy' && runners.some((r) => r.state === 'failed')) status = 'degraded';
+    return { score, status, ready: this.#host.ready(), phase, at: Date.now(), runners };
+  }
+
+  #trackingOf(runner: Runner, now: number): Tracking {
+    let tracking = this.#tracking.get(runner);
+    if (tracking === undefined) {
+      const stats = runner.stats();
+      tracking = {
+        settled: stats.completed + stats.failed + stats.aborted,
+        lastProgressAt: now,
+        lastProbeAt: now,
+        unhealthyProbes: 0,
+        health: null,
+      };
+      this.#tracking.set(runner, tracking);
+    }
+    return tracking;
+  }
+}
+
+function latencyOf(runner: Runner): LatencyFigures | null {
+  const summary = runner.histogram?.runTime;
+  if (summary === undefined || !Number.isFinite(summary.mean) || summary.max <= 0) return null;
+  // piscina 5 records in its own integer unit and reports milliseconds.
+  return {
+    mean: summary.mean,
+    p50: summary.p50,
+    p90: summary.p90,
+    p99: summary.p99,
+    max: summary.max,
+  };
+}
