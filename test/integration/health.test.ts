@@ -64,7 +64,7 @@ describe('health', () => {
     const hung = runner.run();
     const outcome = hung.then(
       () => 'resolved',
-      (e: { code?: string }) => e.code,
+      (e: unknown) => (e as { code?: string }).code,
     );
     await until(() => alerts.length > 0, 5_000, 'health alert');
     expect(alerts[0]).toMatchObject({
@@ -100,7 +100,7 @@ describe('health', () => {
       },
     });
     const runner = await troupe.spawnRunner({ id: 'stuck', worker: fixtures.hang, threads: 1 });
-    const hung = runner.run().catch((e: { code?: string }) => e.code);
+    const hung = runner.run().catch((e: unknown) => (e as { code?: string }).code);
     await until(() => runner.state === 'stopped', 5_000, 'stopped');
     expect(await hung).toBe('ERR_TASK_ABORTED'); // drained, then aborted at the drain deadline
   });
