@@ -14,6 +14,7 @@ import {
   type ResourceCloseReport,
   type ResourceInfo,
 } from '../src/resources/ResourceManager.js';
+import { silentLogger } from '../src/logger.js';
 import { deferred, recordingLogger, settleState, sleep, thrownBy } from './support.js';
 
 interface Span {
@@ -284,7 +285,7 @@ describe('ResourceManager closeAll() idempotence and the forced path', () => {
     const all = rm.closeAll();
     await sleep(30);
     expect(rec.started('base')).toBe(false);
-    expect(rm.state('base')).toBe('registered');
+    expect(rm.state('base')).toBe('open'); // not closing yet
     expect(await settleState(all)).toBe('pending');
 
     const t0 = performance.now();
@@ -332,7 +333,7 @@ describe('ResourceManager closeAll() idempotence and the forced path', () => {
     await sleep(5);
     expect(rec.started('a')).toBe(false);
     expect(rm.closing).toBe(false);
-    expect(rm.state('a')).toBe('registered');
+    expect(rm.state('a')).toBe('open');
   });
 });
 
@@ -349,7 +350,7 @@ describe('ResourceManager release()', () => {
     const all = rm.closeAll();
     await sleep(10);
     expect(rm.state('runner')).toBe('closing');
-    expect(rm.state('thread')).toBe('registered');
+    expect(rm.state('thread')).toBe('open'); // waits for its dependent
 
     // the thread exited on its own: release closes it now, out of order
     expect(await rm.release('thread')).toBe('closed');
@@ -624,21 +625,21 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
       db: {
         id: 'db',
         kind: 'user',
-        state: 'registered',
+        state: 'open',
         dependsOn: [],
         dependents: ['cache', 'api'],
       },
       cache: {
         id: 'cache',
         kind: 'user',
-        state: 'registered',
+        state: 'open',
         dependsOn: ['db'],
         dependents: ['api'],
       },
       api: {
         id: 'api',
         kind: 'user',
-        state: 'registered',
+        state: 'open',
         dependsOn: ['cache', 'db'],
         dependents: [],
       },
@@ -650,12 +651,44 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
     expect(infoOf(after, 'cache').dependents).toEqual([]);
   });
 
+  it('register() opens a resource at once, or when its open() resolves', async () => {
+    const rm = manager();
+    const opened = deferred();
+    const errors: unknown[] = [];
+    const failing = new ResourceManager({ logger: silentLogger, onError: (e) => errors.push(e) });
+    rm.register([
+      { id: 'plain', close: noop },
+      { id: 'connecting', close: noop, open: () => opened.promise },
+    ]);
+    expect(rm.state('plain')).toBe('open');
+    expect(rm.state('connecting')).toBe('registered');
+    opened.resolve();
+    await sleep(0);
+    expect(rm.state('connecting')).toBe('open');
+    failing.register({
+      id: 'refused',
+      close: noop,
+      open: () => {
+        throw new Error('connection refused');
+      },
+    });
+    await sleep(0);
+    expect(failing.state('refused')).toBe('registered');
+    expect(errors).toEqual([expect.objectContaining({ message: 'connection refused' })]);
+    // a resource still opening is closed at shutdown all the same
+    const report = await failing.closeAll();
+    expect(report.closed).toBe(1);
+    expect(() => {
+      rm.register({ id: 'bad', close: noop, open: 'now' as never });
+    }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }) as Error);
+  });
+
   it('markOpen() moves registered → open, and nothing once closing started', async () => {
     const rm = manager();
     const hold = deferred();
-    rm.register([
-      { id: 'a', close: () => hold.promise },
-      { id: 'b', close: noop },
+    rm.registerInternal([
+      { id: 'a', kind: 'user', close: () => hold.promise },
+      { id: 'b', kind: 'user', close: noop },
     ]);
     expect(rm.state('a')).toBe('registered');
     rm.markOpen('a');

@@ -52,6 +52,10 @@ export const fixtures = {
   slowSetup: fixture('slow-setup'),
   /** defineRunner writing `setup-<threadId>` / `teardown-<threadId>` files into `workerData.dir`; `teardownMs`, `teardownExitCode`. */
   lifecycleMarker: fixture('lifecycle-marker'),
+  /** defineRunner driven through a shared control block: see `Control` (load, hold, exit, teardown on demand). */
+  controllable: fixture('controllable'),
+  /** A thread exposing `ping`, `slow(ms)`, `never()` with Comlink on the port posted to it first. */
+  channelPeer: fixture('channel-peer'),
 } as const;
 
 /** The name of one fixture. */

@@ -29,6 +29,12 @@ export interface ResourceSpec {
   readonly id: string;
   /** Closes the resource. May return a promise; a throw marks the resource `failed`. */
   readonly close: () => unknown;
+  /**
+   * Opens it. Without `open` the resource is `open` once registered; with it,
+   * it stays `registered` until `open()` resolves (a rejection is reported,
+   * and the resource stays `registered`). Shutdown closes it either way.
+   */
+  readonly open?: () => unknown;
   /** Ids of resources this one uses: they close after it. Must already be registered (or in the same batch). */
   readonly dependsOn?: readonly string[];
   /** Deadline of `close()`; past it the resource is `forced`. Default 5 s. */
@@ -72,6 +78,8 @@ export interface ResourceRegistry {
   register(spec: ResourceSpec | readonly ResourceSpec[]): void;
   /** The state of a resource, or `undefined` if no such id is registered. */
   state(id: string): ResourceState | undefined;
+  /** The resource's statechart actor (inspect it, model-test it). */
+  actor(id: string): Actor<typeof resourceMachine> | undefined;
   /** Every registered resource. */
   list(): ResourceInfo[];
   /** Number of registered resources. */
@@ -165,10 +173,34 @@ export class ResourceManager implements ResourceRegistry {
     const batch: readonly ResourceSpec[] = Array.isArray(spec) ? spec : [spec as ResourceSpec];
     batch.forEach((s, i) => {
       if (typeof s !== 'object' || (s as unknown) === null) {
-        throw invalid(`[${i}]`, s, 'an object { id, close, dependsOn?, closeTimeoutMs? }');
+        throw invalid(`[${i}]`, s, 'an object { id, close, open?, dependsOn?, closeTimeoutMs? }');
+      }
+      if (s.open !== undefined && typeof s.open !== 'function') {
+        throw invalid(`${s.id}.open`, s.open, 'a function');
       }
     });
     this.registerInternal(batch.map((s) => ({ ...s, kind: 'user' as const })));
+    for (const s of batch) this.#open(s);
+  }
+
+  #open(spec: ResourceSpec): void {
+    if (spec.open === undefined) {
+      this.markOpen(spec.id);
+      return;
+    }
+    const open = spec.open;
+    // An async wrapper turns a synchronous throw into a rejection.
+    const opening = (async () => {
+      await open();
+    })();
+    opening.then(
+      () => {
+        this.markOpen(spec.id);
+      },
+      (error: unknown) => {
+        this.#onError(error);
+      },
+    );
   }
 
   /** Registers resources of any kind; `requiredBy` adds edges into existing resources. */
@@ -249,6 +281,10 @@ export class ResourceManager implements ResourceRegistry {
 
   state(id: string): ResourceState | undefined {
     return this.#nodes.get(id)?.actor.getSnapshot().value;
+  }
+
+  actor(id: string): Actor<typeof resourceMachine> | undefined {
+    return this.#nodes.get(id)?.actor;
   }
 
   list(): ResourceInfo[] {

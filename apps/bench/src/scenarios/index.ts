@@ -1,0 +1,17 @@
+import type { Scenario } from '../scenario.js';
+import { memory } from './memory.js';
+import { messaging } from './messaging.js';
+import { resources } from './resources.js';
+import { shutdown } from './shutdown.js';
+import { startup } from './startup.js';
+import { throughput } from './throughput.js';
+
+/** Every scenario, in the order `npm run bench` runs them. */
+export const scenarios: readonly Scenario[] = [
+  throughput,
+  messaging,
+  startup,
+  shutdown,
+  resources,
+  memory,
+];
