@@ -21,16 +21,20 @@ function parse(): { only: string[] | null; rounds: number; out: string | null } 
   });
   if (values.help) {
     process.stdout.write(
-      `usage: node dist/main.js [--only ${scenarios.map((s) => s.name).join(',')}] [--rounds N] [--out file.json]\n`,
+      `usage: node dist/main.js [--only ${scenarios.map((s) => s.name).join(',')}] [--rounds N] [--out file.json]\n` +
+        '  --rounds: measured rounds per scenario (default 5; a scenario never runs fewer than its floor)\n',
     );
     process.exit(0);
   }
   const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a whole number >= 1, got ${values.rounds}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds: expected a whole number >= 1, got ${values.rounds}`);
   const only = values.only === undefined ? null : values.only.split(',').map((s) => s.trim());
   for (const name of only ?? []) {
     if (!scenarios.some((s) => s.name === name)) {
-      throw new Error(`--only: unknown scenario "${name}" (have: ${scenarios.map((s) => s.name).join(', ')})`);
+      throw new Error(
+        `--only: unknown scenario "${name}" (have: ${scenarios.map((s) => s.name).join(', ')})`,
+      );
     }
   }
   return { only, rounds, out: values.out ?? null };
@@ -76,7 +80,14 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     JSON.stringify(
-      { date: started.toISOString(), machine, rounds, scenarios: selected.map((s) => s.name), rows, errors },
+      {
+        date: started.toISOString(),
+        machine,
+        rounds,
+        scenarios: selected.map((s) => s.name),
+        rows,
+        errors,
+      },
       null,
       2,
     ) + '\n',

@@ -63,14 +63,19 @@ export function row(fields: {
   const t = fields.samples?.troupe;
   const b = fields.samples?.baseline;
   const pairedRatio =
-    t !== undefined && b !== undefined && t.length === b.length && t.length > 0 && b.every((v) => v !== 0)
+    t !== undefined &&
+    b !== undefined &&
+    t.length === b.length &&
+    t.length > 0 &&
+    b.every((v) => v !== 0)
       ? median(t.map((v, i) => v / (b[i] as number)))
       : null;
   const target = fields.target ?? null;
   let met: boolean | null = null;
   if (target !== null) {
     const value = target.on === 'ratio' ? ratio : fields.troupe;
-    met = value === null ? null : target.op === '<=' ? value <= target.limit : value >= target.limit;
+    met =
+      value === null ? null : target.op === '<=' ? value <= target.limit : value >= target.limit;
   }
   return {
     scenario: fields.scenario,

@@ -13,7 +13,9 @@ function sorted(values: readonly number[]): number[] {
 export function median(values: readonly number[]): number {
   const s = sorted(values);
   const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length % 2 === 1
+    ? (s[mid] as number)
+    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /** The `q` quantile (0..1), linear interpolation between closest ranks. */

@@ -9,7 +9,7 @@ import { row, type Row, type Scenario } from '../scenario.js';
 import { median } from '../stats.js';
 
 const WORKER = new URL('../workers/identity.js', import.meta.url);
-const RUNNERS = Number(process.env.BENCH_MEMORY_RUNNERS ?? 200);
+const RUNNERS = Number(process.env.BENCH_MEMORY_RUNNERS ?? 100);
 const RESOURCES = 10_000;
 const BATCH = 16;
 

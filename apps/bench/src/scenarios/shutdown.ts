@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { createTroupe, type Runner, type Troupe } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
+import { Piscina } from 'piscina';
 import { row, type Row, type Scenario } from '../scenario.js';
 import { median } from '../stats.js';
 import { sleep } from '../timing.js';
@@ -78,6 +79,33 @@ async function drainByShutdown(): Promise<{ ms: number; completed: number; abort
   return { ms, completed: work.completed(), aborted: report.tasks.aborted };
 }
 
+/**
+ * Raw piscina doing the same work: 16 one-thread pools, 1,000 tasks, wait
+ * for all (its close() cannot be trusted to drain), then destroy(). Returns
+ * the destroy time after the last task settled.
+ */
+async function rawDrainThenDestroy(): Promise<number> {
+  const pools = Array.from(
+    { length: RUNNERS },
+    () =>
+      new Piscina({
+        filename: fixtures.sleep.href,
+        minThreads: 1,
+        maxThreads: 1,
+        idleTimeout: Infinity,
+        atomics: 'disabled',
+      }),
+  );
+  await Promise.all(pools.map((p) => p.run(0)));
+  await sleep(50);
+  const tasks: Promise<unknown>[] = [];
+  for (let i = 0; i < TASKS; i++) tasks.push((pools[i % RUNNERS] as Piscina).run(TASK_MS));
+  await Promise.all(tasks);
+  const start = performance.now();
+  await Promise.all(pools.map((p) => p.destroy()));
+  return performance.now() - start;
+}
+
 export const shutdown: Scenario = {
   name: 'shutdown',
   title: `shutdown of ${RUNNERS} runners, idle and with ${TASKS} tasks in flight`,
@@ -87,6 +115,7 @@ export const shutdown: Scenario = {
     const raw: number[] = [];
     const drain: number[] = [];
     const withShutdown: number[] = [];
+    const rawDestroy: number[] = [];
     let lost = 0;
     let aborted = 0;
     await idleShutdown();
@@ -103,10 +132,11 @@ export const shutdown: Scenario = {
       lost += TASKS - b.completed;
       aborted += b.aborted;
       if (!first) drain.push(await drainOnly());
+      rawDestroy.push(await rawDrainThenDestroy());
       ctx.log(
         `round ${r + 1}/${rounds}: idle ${a.ms.toFixed(0)} ms (raw terminate ${(raw.at(-1) ?? 0).toFixed(0)} ms), ` +
           `drain ${(drain.at(-1) ?? 0).toFixed(0)} ms, shutdown with ${TASKS} in flight ${b.ms.toFixed(0)} ms, ` +
-          `completed ${b.completed}/${TASKS}`,
+          `completed ${b.completed}/${TASKS}; raw piscina destroy after drain ${(rawDestroy.at(-1) ?? 0).toFixed(0)} ms`,
       );
     }
     const scenario = '4 shutdown';
@@ -137,8 +167,11 @@ export const shutdown: Scenario = {
         metric: `${TASKS} in flight: shutdown minus drain (per round, median)`,
         unit: 'ms',
         troupe: median(overheads),
+        baseline: median(rawDestroy),
+        baselineName: 'piscina destroy()',
         target: { on: 'value', op: '<=', limit: 50 },
-        samples: { troupe: overheads },
+        note: 'baseline: raw piscina, same 16 pools and tasks, destroy() after the last task settled',
+        samples: { troupe: overheads, baseline: rawDestroy },
       }),
       row({
         scenario,

@@ -35,7 +35,7 @@ const sink = Comlink.wrap<EmitSink>(ports.emit);
 parentPort?.on('message', (message: { n: number } | 'close') => {
   if (message === 'close') {
     sink[Comlink.releaseProxy]();
-    for (const port of Object.values(ports)) port.close();
+    for (const port of [ports.comlink, ports.channel, ports.pong, ports.emit]) port.close();
     parentPort?.close();
     return;
   }

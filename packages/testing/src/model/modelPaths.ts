@@ -26,9 +26,11 @@ export interface ModelSpec {
   /** What makes two model states different (value plus the context guards read). */
   readonly serializeState: (snapshot: AnyMachineSnapshot) => string;
   /** Concrete payloads for event types; other event types are sent as `{ type }`. */
-  readonly variants?: readonly EventObject[];
+  readonly variants?: readonly (EventObject & Record<string, unknown>)[];
   /** Skip events the system under test cannot produce in this state. */
   readonly filterEvents?: (snapshot: AnyMachineSnapshot, event: EventObject) => boolean;
+  /** Transitions already taken by other paths (e.g. another policy's model): not sought again. */
+  readonly covered?: ReadonlySet<string>;
 }
 
 /** Coverage of a machine by a set of paths. */
@@ -78,9 +80,9 @@ function describe(initial: AnyMachineSnapshot, steps: readonly ModelStep[]): str
       .replace(/^xstate\.error\.actor\.\d+\..*/, 'error')
       .replace(/^xstate\.after\.([^.]+)\..*/, 'after $1')
       .replace(/^troupe\.[a-z]+\./, '');
-    const payload = Object.entries(step.event)
+    const payload = Object.entries(step.event as Record<string, unknown>)
       .filter(([k, v]) => k !== 'type' && k !== 'error' && k !== 'at' && v !== undefined)
-      .map(([k, v]) => `${k}=${String(v)}`)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(',');
     parts.push(
       `-(${type}${payload === '' ? '' : ` ${payload}`})→ ${stateValueText(step.state.value)}`,
@@ -118,7 +120,7 @@ export function modelPaths(spec: ModelSpec): { paths: ModelPath[]; coverage: Mod
     }
     return keys;
   };
-  const covered = new Set<string>();
+  const covered = new Set<string>(spec.covered ?? []);
   const paths: ModelPath[] = [];
   const add = (steps: ModelStep[]): void => {
     const transitions = transitionsOf(steps);
@@ -136,19 +138,23 @@ export function modelPaths(spec: ModelSpec): { paths: ModelPath[]; coverage: Mod
     for (const { event, state: next } of Object.values(
       transitions as Record<string, { event: EventObject; state: AnyMachineSnapshot }>,
     )) {
-      const keys = takenTransitions(spec.machine, state, event);
+      const keys = takenTransitions(spec.machine, state as AnyMachineSnapshot, event);
       if (keys.length === 0 || keys.every((k) => covered.has(k))) continue;
       add([...prefix, { event, state: next }]);
     }
   }
-  // Every model state reached at least once, by its shortest path.
-  const reached = new Set(
-    paths
-      .flatMap((p) => [p.initial, ...p.steps.map((s) => s.state)])
-      .map((s) => spec.serializeState(s)),
+  // Every state node reached at least once: the shortest path to one that
+  // no path visits yet.
+  const nodesOf = (s: AnyMachineSnapshot): string[] =>
+    (s as unknown as { _nodes: { id: string }[] })._nodes.map((n) => n.id);
+  const seen = new Set(
+    paths.flatMap((p) => [p.initial, ...p.steps.map((s) => s.state)]).flatMap(nodesOf),
   );
-  for (const [serialized, steps] of byState) {
-    if (!reached.has(serialized) && steps.length > 0) add(steps);
+  for (const steps of byState.values()) {
+    const last = steps.at(-1)?.state;
+    if (last === undefined || nodesOf(last).every((id) => seen.has(id))) continue;
+    add(steps);
+    for (const id of nodesOf(last)) seen.add(id);
   }
   return { paths, coverage: coverageOf(spec.machine, paths) };
 }
@@ -178,4 +184,53 @@ export function coverageOf(machine: AnyStateMachine, paths: readonly ModelPath[]
       missing: transitionKeys.filter((k) => !seenTransitions.has(k)),
     },
   };
+}
+
+/**
+ * Simple paths (no state visited twice) from the initial state to a final
+ * state. `sample` keeps that many, chosen with a seeded shuffle (longest
+ * first within the sample), so big models stay affordable and reproducible.
+ */
+export function simplePaths(
+  spec: ModelSpec,
+  options: { sample?: number; seed?: number } = {},
+): ModelPath[] {
+  const model = testModel(spec);
+  const all = model.getSimplePaths({
+    toState: (s: AnyMachineSnapshot) => s.status === 'done',
+    allowDuplicatePaths: true,
+  } as never);
+  let chosen = all;
+  if (options.sample !== undefined && all.length > options.sample) {
+    let seed = (options.seed ?? 1) >>> 0;
+    const random = (): number => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+    const shuffled = [...all];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [shuffled[i], shuffled[j]] = [
+        shuffled[j] as (typeof all)[number],
+        shuffled[i] as (typeof all)[number],
+      ];
+    }
+    chosen = shuffled.slice(0, options.sample).sort((a, b) => b.steps.length - a.steps.length);
+  }
+  return chosen.map((path) => {
+    const steps = path.steps
+      .filter((s) => s.event.type !== 'xstate.init')
+      .map((s) => ({ event: s.event, state: s.state }));
+    const initial = path.steps[0]?.state ?? path.state;
+    let before = initial;
+    const transitions: string[] = [];
+    for (const step of steps) {
+      transitions.push(...takenTransitions(spec.machine, before, step.event));
+      before = step.state;
+    }
+    return { name: describe(initial, steps), initial, steps, transitions };
+  });
 }

@@ -22,8 +22,7 @@ interface TransitionDef {
 function guardLabel(guard: unknown): string | null {
   if (guard === undefined || guard === null) return null;
   if (typeof guard === 'string') return guard;
-  if (typeof guard === 'object' && 'type' in guard)
-    return String((guard as { type: unknown }).type);
+  if (typeof guard === 'object' && 'type' in guard) return String(guard.type);
   return 'inline';
 }
 
@@ -90,7 +89,7 @@ export function takenTransitions(
   event: EventObject,
 ): string[] {
   const keys: string[] = [];
-  const first = machine.getTransitionData(snapshot as never, event as never) as TransitionDef[];
+  const first = machine.getTransitionData(snapshot as never, event) as TransitionDef[];
   for (const def of first) keys.push(keyOf(def, branchOf(def)));
   const steps = getMicrosteps(machine, snapshot as never, event as never).map(
     ([next]) => next as unknown as AnyMachineSnapshot & { _nodes: AnyStateNode[] },
