@@ -87,7 +87,7 @@ class Run implements fc.AsyncCommand<Model, Real> {
     if (runner === undefined) return Promise.resolve();
     const options = this.timeout ? { timeoutMs: 150 } : {};
     let task: Promise<unknown>;
-    switch (runner.workerPath.split('/').pop()) {
+    switch (runner.workerPath.split('/').pop() ?? '') {
       case 'sleep.js':
         task = runner.run(20, options);
         break;
@@ -187,7 +187,7 @@ async function settledWithin(
     Promise.all(
       handedOut.map(({ what, promise }) =>
         promise.then(
-          () => ({ what, outcome: 'value' as unknown }),
+          () => ({ what, outcome: 'value' }),
           (error: unknown) => ({ what, outcome: error }),
         ),
       ),
@@ -250,7 +250,7 @@ describe('properties over random command sequences (real threads)', () => {
           exercised.tasks += real.submitted;
           exercised.crashes += real.runners.reduce((n, r) => n + r.stats().crashes, 0);
           exercised.refusals += t.rejected;
-          if (cmds.toString().includes('shutdown(')) exercised.shutdownsByCommand += 1;
+          if ([...cmds].some((c) => c instanceof Shutdown)) exercised.shutdownsByCommand += 1;
           const leaks = await checkLeaks(baseline, { settleMs: 2_000 });
           expect(leaks.ok, leaks.message).toBe(true);
         },
