@@ -91,6 +91,20 @@ describe('runner startup', () => {
     expect(report.threads.exited).toBe(report.threads.started);
   });
 
+  it('a shutdown while a runner is still starting leaves no thread behind (regression)', async () => {
+    // Startup used to create its pool after an await even when the runner
+    // had been closed meanwhile: an orphan thread no report counted.
+    const { checkLeaks, snapshotHandles } = await import('@troupe/testing');
+    const baseline = snapshotHandles();
+    const troupe = makeTroupe();
+    const spawning = troupe.spawnRunner({ id: 'late', worker: fixtures.echo, threads: 2 });
+    const report = await troupe.shutdown();
+    await expect(spawning).rejects.toMatchObject({ code: 'ERR_SHUTDOWN_IN_PROGRESS' });
+    expect(report.threads.leaked).toBe(0);
+    const leaks = await checkLeaks(baseline, { settleMs: 2_000 });
+    expect(leaks.ok, leaks.message).toBe(true);
+  });
+
   it('rejects a duplicate id while the first runner lives', async () => {
     const troupe = makeTroupe();
     await troupe.spawnRunner({ id: 'dup', worker: fixtures.echo, threads: 1 });

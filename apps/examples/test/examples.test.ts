@@ -10,7 +10,10 @@ const run = promisify(execFile);
 const dist = (name: string): string =>
   fileURLToPath(new URL(`../dist/${name}.js`, import.meta.url));
 const source = (name: string): string =>
-  readFileSync(new URL(`../src/${name}.ts`, import.meta.url), 'utf8').trim();
+  readFileSync(
+    new URL(name.endsWith('.test') ? `./${name}.ts` : `../src/${name}.ts`, import.meta.url),
+    'utf8',
+  ).trim();
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
 async function output(name: string): Promise<string> {
@@ -27,6 +30,9 @@ describe('README examples', () => {
     'streaming-worker',
     'resources',
     'errors',
+    'supervision',
+    'flaky-worker',
+    'lifecycle.test',
   ])('the README shows %s.ts verbatim', (name) => {
     expect(readme).toContain(source(name));
   });
@@ -47,6 +53,19 @@ describe('README examples', () => {
     const out = await output('resources');
     expect(out.split('\n')[0]).toBe('cache → db');
     expect(out).toMatch(/api:closed/);
+  });
+
+  it('supervision retries, then fails over the restart limit with an alert', async () => {
+    expect(await output('supervision')).toBe(
+      [
+        'result: 42',
+        'alert: ERR_RESTART_LIMIT degrade',
+        'runner: failed',
+        'then: ERR_RESTART_LIMIT',
+        'crashes: 3 restarts: 2 resolved by retry: 1',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('errors prints typed codes', async () => {

@@ -1200,6 +1200,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
         context: { runnerId: this.id, workerPath: this.workerPath },
       });
     }
+    // Stopped (or timed out) while checking the module: create nothing.
+    if (signal.aborted) throw new Error('startup abandoned');
     const boot: WorkerBoot = {
       runnerId: this.id,
       moduleUrl: this.#spec.moduleUrl,

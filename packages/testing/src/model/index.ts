@@ -32,3 +32,9 @@ export { RunnerDriver, loadPlan } from './drivers/RunnerDriver.js';
 export { ShutdownDriver } from './drivers/ShutdownDriver.js';
 export { ResourceDriver } from './drivers/ResourceDriver.js';
 export { ChannelDriver } from './drivers/ChannelDriver.js';
+export {
+  testRunnerLifecycle,
+  type LifecycleCase,
+  type LifecycleTask,
+  type RunnerLifecycleOptions,
+} from './testRunnerLifecycle.js';
