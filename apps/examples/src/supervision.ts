@@ -1,4 +1,4 @@
-import { createTroupe } from '@troupe/runtime';
+import { createTroupe, isTroupeError } from '@troupe/runtime';
 
 const troupe = createTroupe({
   errors: {
@@ -25,7 +25,9 @@ const failed = new Promise((resolve) => runner.on('state', (s) => s === 'failed'
 await runner.run({ n: 0, crash: true }).catch(() => {});
 await runner.run({ n: 0, crash: true }).catch(() => {});
 console.log('runner:', await failed);
-await runner.run({ n: 1 }).catch((error: { code: string }) => console.log('then:', error.code));
+await runner.run({ n: 1 }).catch((error: unknown) => {
+  if (isTroupeError(error)) console.log('then:', error.code);
+});
 
 const { crashes, restarts } = runner.stats();
 console.log(
