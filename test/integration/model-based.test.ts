@@ -16,6 +16,7 @@ import {
   modelPaths,
   modelRestart,
   resourceModel,
+  resourceModelOpenAtOnce,
   runModelPath,
   runnerModel,
   shutdownModel,
@@ -120,5 +121,11 @@ suite(
   ]),
 );
 suite('shutdown', plansFor([{ spec: shutdownModel, driver: new ShutdownDriver() }]));
-suite('resource', plansFor([{ spec: resourceModel, driver: new ResourceDriver() }]));
+suite(
+  'resource',
+  plansFor([
+    { spec: resourceModel, driver: new ResourceDriver() },
+    { spec: resourceModelOpenAtOnce, driver: new ResourceDriver() },
+  ]),
+);
 suite('channel', plansFor([{ spec: channelModel, driver: new ChannelDriver() }]));

@@ -1,54 +1,135 @@
 /*
- * resourceMachine: 6 states, 6 transitions. The close deadline runs on a
- * SimulatedClock; `closeResource` is a promise the test settles.
+ * resourceMachine: 6 states, 7 transitions. The close deadline runs on a
+ * SimulatedClock. Entering `closing` runs the `startClose` action: either
+ * the machine's default (it reports `troupe.resource.closed` at once) or,
+ * with `controlledClose`, one that records the call and reports `closed` or
+ * `closeFailed` when the test settles its deferred. Test ids refer to the
+ * `it` titles below.
  *
- * | state      | reached in      |
- * | ---------- | --------------- |
- * | registered | S01 (initial)   |
- * | open       | S01             |
- * | closing    | S01, S02        |
- * | closed     | S01, S02        |
- * | failed     | S03, S04        |
- * | forced     | S05             |
+ * | state      | reached in                                   |
+ * | ---------- | -------------------------------------------- |
+ * | registered | S01 (initial; every test)                    |
+ * | open       | S01, S02, S07 (initial with openAtOnce)      |
+ * | closing    | S01-S08, S10, S11                            |
+ * | closed     | S01, S02, S06, S07, S08, S10, S11            |
+ * | failed     | S03, S04, S10, S11                           |
+ * | forced     | S05, S08, S10, S11                           |
  *
- * | source     | transition                             | test(s)  |
- * | ---------- | -------------------------------------- | -------- |
- * | registered | open -> open                           | S01      |
- * | registered | close -> closing                       | S02      |
- * | open       | close -> closing                       | S01, S06 |
- * | closing    | onDone -> closed (outcome closed)      | S01, S02 |
- * | closing    | onError -> failed (recordError)        | S03, S04 |
- * | closing    | after closeTimeout -> forced (timeout) | S05      |
+ * | source     | transition                                   | test(s)                    |
+ * | ---------- | -------------------------------------------- | -------------------------- |
+ * | registered | always [openAtOnce] -> open                  | S07                        |
+ * | registered | open -> open                                 | S01-S03, S05, S08-S11      |
+ * | registered | close -> closing                             | S04, S06, S08              |
+ * | open       | close -> closing                             | S01-S03, S05, S07, S08,    |
+ * |            |                                              |   S10, S11                 |
+ * | closing    | (entry startClose: default, closes at once)  | S01, S06, S07              |
+ * | closing    | (entry startClose: provided, calls counted)  | S02-S06, S08, S10, S11     |
+ * | closing    | closed -> closed (outcome closed)            | S01, S02, S06-S08, S10,    |
+ * |            |                                              |   S11                      |
+ * | closing    | closeFailed -> failed (recordError)          | S03, S04, S10, S11         |
+ * | closing    | after closeTimeout -> forced (recordTimeout) | S05, S08, S10, S11         |
  *
- * S99 checks this table mechanically through the inspection API (it relies
- * on the tests before it: run the whole file).
+ * Ignored events: open, close, closed and closeFailed where no transition
+ * takes them (S08 closing, S09 registered and open, S10 every final state).
+ * Output per final state: S11.
+ *
+ * S99 checks this table mechanically through the inspection API: it fails
+ * unless the tests before it entered every state and took every transition
+ * (so run the whole file; a `-t` filter makes it fail).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createActor, SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock, type InspectionEvent } from 'xstate';
 import {
   fromErrorData,
+  toErrorData,
   ErrorCodes,
   ResourceCloseError,
   ResourceCloseTimeoutError,
   ResourceEventTypes,
   resourceMachine,
+  type ErrorData,
   type ResourceEvent,
+  type ResourceOutcome,
+  type ResourceOutput,
 } from '../src/index.js';
-import { controlled, Coverage, flush, releaseRoots, track } from './support.js';
+import { Coverage, deferred, flush, releaseRoots, track } from './support.js';
 
 const coverage = new Coverage(resourceMachine);
 
-function startResource(closeTimeoutMs = 2_000) {
+/** One run of the provided `startClose`, settled by the test. */
+interface CloseCall {
+  /** The resource id in the context when `closing` was entered. */
+  readonly id: string;
+  /** The close resolved: reports `troupe.resource.closed`. */
+  resolve(): void;
+  /** The close threw or rejected: reports `troupe.resource.closeFailed`. */
+  reject(error: unknown): void;
+}
+
+interface ResourceOptions {
+  readonly id?: string;
+  readonly closeTimeoutMs?: number;
+  readonly openAtOnce?: boolean;
+  /** Provide a `startClose` the test settles; otherwise the default closes at once. */
+  readonly controlledClose?: boolean;
+}
+
+function startResource(options: ResourceOptions = {}) {
   const clock = new SimulatedClock();
-  const closeResource = controlled<{ id: string }>();
-  const actor = createActor(
-    resourceMachine.provide({ actors: { closeResource: closeResource.logic } }),
-    { input: { id: 'db', closeTimeoutMs }, clock, inspect: coverage.inspect },
-  );
+  const closes: CloseCall[] = [];
+  const machine =
+    options.controlledClose === true
+      ? resourceMachine.provide({
+          actions: {
+            // What the runtime does: start the close, report its settlement.
+            startClose: ({ context, self }) => {
+              const close = deferred<undefined>();
+              void close.promise.then(
+                () => {
+                  self.send({ type: ResourceEventTypes.closed });
+                },
+                (error: unknown) => {
+                  self.send({ type: ResourceEventTypes.closeFailed, error });
+                },
+              );
+              closes.push({
+                id: context.id,
+                resolve: () => {
+                  close.resolve(undefined);
+                },
+                reject: close.reject,
+              });
+            },
+          },
+        })
+      : resourceMachine;
+  // State values after each transition the root took (the initial entry is none;
+  // an event no transition takes is a microstep without transitions).
+  const steps: unknown[] = [];
+  const inspect = (event: InspectionEvent): void => {
+    coverage.inspect(event);
+    if (
+      event.type === '@xstate.microstep' &&
+      event.actorRef.sessionId === event.rootId &&
+      event._transitions.length > 0
+    ) {
+      steps.push((event.snapshot as { value?: unknown }).value);
+    }
+  };
+  const actor = createActor(machine, {
+    input: {
+      id: options.id ?? 'db',
+      closeTimeoutMs: options.closeTimeoutMs ?? 2_000,
+      ...(options.openAtOnce === undefined ? {} : { openAtOnce: options.openAtOnce }),
+    },
+    clock,
+    inspect,
+  });
   track(actor);
   actor.start();
   return {
-    closeResource,
+    closes,
+    steps,
     send(event: ResourceEvent): void {
       actor.send(event);
     },
@@ -56,11 +137,79 @@ function startResource(closeTimeoutMs = 2_000) {
       clock.increment(ms);
     },
     snapshot: () => actor.getSnapshot(),
+    value: () => actor.getSnapshot().value,
+    context: () => actor.getSnapshot().context,
+    output: () => actor.getSnapshot().output,
   };
+}
+
+type Resource = ReturnType<typeof startResource>;
+
+/** The last call of the provided `startClose`; throws when there was none. */
+function lastClose(r: Resource): CloseCall {
+  const call = r.closes.at(-1);
+  if (call === undefined) throw new Error('startClose never ran');
+  return call;
 }
 
 const open: ResourceEvent = { type: ResourceEventTypes.open };
 const close: ResourceEvent = { type: ResourceEventTypes.close };
+const closed: ResourceEvent = { type: ResourceEventTypes.closed };
+const closeFailed = (error: unknown): ResourceEvent => ({
+  type: ResourceEventTypes.closeFailed,
+  error,
+});
+
+function closeError(id: string, cause: ErrorData): ErrorData {
+  return {
+    _tag: 'TroupeError',
+    name: 'ResourceCloseError',
+    code: ErrorCodes.RESOURCE_CLOSE_FAILED,
+    message: `resource "${id}" failed to close: ${cause.message}`,
+    context: { resourceId: id },
+    cause,
+  };
+}
+
+function timeoutError(id: string, closeTimeoutMs: number): ErrorData {
+  return {
+    _tag: 'TroupeError',
+    name: 'ResourceCloseTimeoutError',
+    code: ErrorCodes.RESOURCE_CLOSE_TIMEOUT,
+    message: `resource "${id}" did not close within ${closeTimeoutMs} ms`,
+    context: { resourceId: id, closeTimeoutMs },
+  };
+}
+
+/** A sending to a stopped (final) actor warns in xstate's development build: silence it. */
+function silenceStoppedActorWarnings(): void {
+  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+}
+
+/** The error the close of {@link endIn} fails with. */
+const connectionReset = new Error('connection reset');
+
+/** An opened resource driven into the given final state. */
+async function endIn(outcome: ResourceOutcome): Promise<Resource> {
+  const r = startResource({ controlledClose: true, closeTimeoutMs: 500 });
+  r.send(open);
+  r.send(close);
+  switch (outcome) {
+    case 'closed':
+      lastClose(r).resolve();
+      await flush();
+      break;
+    case 'failed':
+      lastClose(r).reject(connectionReset);
+      await flush();
+      break;
+    case 'forced':
+      r.advance(500);
+      break;
+  }
+  expect(r.value()).toBe(outcome);
+  return r;
+}
 
 afterEach(() => {
   const errors = releaseRoots();
@@ -69,49 +218,63 @@ afterEach(() => {
 });
 
 describe('resourceMachine', () => {
-  it('S01 registered -> open -> closing -> closed', async () => {
+  it('S01 registered -> open -> closing -> closed: the default startClose closes at once', () => {
     const r = startResource();
-    expect(r.snapshot().value).toBe('registered');
-    expect(r.snapshot().context).toEqual({
+    expect(r.value()).toBe('registered');
+    expect(r.context()).toEqual({
       id: 'db',
       closeTimeoutMs: 2_000,
+      openAtOnce: false,
       error: null,
       outcome: null,
     });
     r.send(open);
-    expect(r.snapshot().value).toBe('open');
-    expect(r.closeResource.calls).toHaveLength(0);
+    expect(r.value()).toBe('open');
+    // The deadline only runs while closing.
+    r.advance(10_000);
+    expect(r.value()).toBe('open');
     r.send(close);
-    expect(r.snapshot().value).toBe('closing');
-    expect(r.closeResource.last().input).toEqual({ id: 'db' });
-    r.closeResource.last().resolve();
-    await flush();
-    expect(r.snapshot().value).toBe('closed');
+    // closing was entered, and its default startClose reported closed.
+    expect(r.steps).toEqual(['open', 'closing', 'closed']);
+    expect(r.value()).toBe('closed');
     expect(r.snapshot().status).toBe('done');
-    expect(r.snapshot().context.outcome).toBe('closed');
-    expect(r.snapshot().output).toEqual({ id: 'db', outcome: 'closed', error: null });
+    expect(r.context().outcome).toBe('closed');
+    expect(r.output()).toEqual({ id: 'db', outcome: 'closed', error: null });
   });
 
-  it('S02 a resource that was never opened closes straight from registered', async () => {
-    const r = startResource();
+  it('S02 a provided startClose that resolves later ends in closed', async () => {
+    const r = startResource({ controlledClose: true });
+    r.send(open);
+    expect(r.closes).toHaveLength(0);
     r.send(close);
-    expect(r.snapshot().value).toBe('closing');
-    expect(r.closeResource.calls).toHaveLength(1);
-    r.closeResource.last().resolve();
+    expect(r.value()).toBe('closing');
+    expect(r.closes).toHaveLength(1);
+    expect(lastClose(r).id).toBe('db');
+    r.advance(1_999);
     await flush();
-    expect(r.snapshot().output).toEqual({ id: 'db', outcome: 'closed', error: null });
+    expect(r.value()).toBe('closing');
+    expect(r.context().outcome).toBeNull();
+    lastClose(r).resolve();
+    await flush();
+    expect(r.value()).toBe('closed');
+    expect(r.snapshot().status).toBe('done');
+    expect(r.output()).toEqual({ id: 'db', outcome: 'closed', error: null });
+    // The deadline died with the closing state.
+    r.advance(10_000);
+    expect(r.output()).toEqual({ id: 'db', outcome: 'closed', error: null });
   });
 
-  it('S03 a close that rejects ends in failed with a ResourceCloseError caused by the error, as data', async () => {
-    const r = startResource();
+  it('S03 a close that fails with an Error ends in failed with a ResourceCloseError, as data', async () => {
+    const r = startResource({ controlledClose: true });
     r.send(open);
     r.send(close);
     const error = Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
-    r.closeResource.last().reject(error);
+    lastClose(r).reject(error);
     await flush();
-    expect(r.snapshot().value).toBe('failed');
+    expect(r.value()).toBe('failed');
     expect(r.snapshot().status).toBe('done');
-    const output = r.snapshot().output;
+    expect(r.context().outcome).toBe('failed');
+    const output = r.output();
     expect(output).toEqual({
       id: 'db',
       outcome: 'failed',
@@ -130,7 +293,7 @@ describe('resourceMachine', () => {
         },
       },
     });
-    expect(r.snapshot().context.error).toEqual(output?.error);
+    expect(r.context().error).toEqual(output?.error);
     // The output is plain data: it survives a thread boundary.
     expect(structuredClone(output)).toEqual(output);
     // The recorded error rebuilds into its class, with the original error as cause.
@@ -145,75 +308,199 @@ describe('resourceMachine', () => {
     expect(rebuilt.cause).toMatchObject({ message: 'connection reset', code: 'ECONNRESET' });
   });
 
-  it('S04 a close that throws a non-Error still reports it as the cause', async () => {
-    const r = startResource();
-    r.send(close);
-    r.closeResource.last().reject('pool already ended');
-    await flush();
-    expect(r.snapshot().value).toBe('failed');
-    expect(r.snapshot().output).toEqual({
-      id: 'db',
-      outcome: 'failed',
-      error: {
-        _tag: 'TroupeError',
-        name: 'ResourceCloseError',
-        code: ErrorCodes.RESOURCE_CLOSE_FAILED,
-        message: 'resource "db" failed to close: pool already ended',
-        context: { resourceId: 'db' },
-        cause: { _tag: 'Thrown', name: 'string', message: 'pool already ended' },
-      },
-    });
+  it('S04 a close that fails with a non-Error reports it as the cause, described by toErrorData', async () => {
+    const cases: [unknown, ErrorData][] = [
+      ['pool already ended', { _tag: 'Thrown', name: 'string', message: 'pool already ended' }],
+      [{ errno: 5 }, { _tag: 'Thrown', name: 'object', message: '{"errno":5}' }],
+      [undefined, { _tag: 'Thrown', name: 'undefined', message: 'undefined' }],
+    ];
+    for (const [thrown, cause] of cases) {
+      expect(toErrorData(thrown)).toEqual(cause);
+      const r = startResource({ id: 'cache', controlledClose: true });
+      // Never opened: close straight from registered.
+      r.send(close);
+      lastClose(r).reject(thrown);
+      await flush();
+      expect(r.value()).toBe('failed');
+      expect(r.output()).toEqual({
+        id: 'cache',
+        outcome: 'failed',
+        error: closeError('cache', cause),
+      });
+      expect(r.output()?.error?.message).toBe(`resource "cache" failed to close: ${cause.message}`);
+      expect(fromErrorData(r.output()!.error!)).toBeInstanceOf(ResourceCloseError);
+    }
   });
 
-  it('S05 a close that misses closeTimeoutMs is abandoned as forced', async () => {
-    const r = startResource(500);
+  it('S05 a close that never reports is abandoned as forced at closeTimeoutMs; a late report changes nothing', async () => {
+    const r = startResource({ controlledClose: true, closeTimeoutMs: 500 });
     r.send(open);
     r.send(close);
     r.advance(499);
-    expect(r.snapshot().value).toBe('closing');
+    expect(r.value()).toBe('closing');
     r.advance(1);
-    expect(r.snapshot().value).toBe('forced');
-    expect(r.closeResource.last().signal.aborted).toBe(true);
-    const output = r.snapshot().output;
-    expect(output).toEqual({
-      id: 'db',
-      outcome: 'forced',
-      error: {
-        _tag: 'TroupeError',
-        name: 'ResourceCloseTimeoutError',
-        code: ErrorCodes.RESOURCE_CLOSE_TIMEOUT,
-        message: 'resource "db" did not close within 500 ms',
-        context: { resourceId: 'db', closeTimeoutMs: 500 },
-      },
-    });
+    expect(r.value()).toBe('forced');
+    expect(r.snapshot().status).toBe('done');
+    expect(r.context().outcome).toBe('forced');
+    const output = r.output();
+    expect(output).toEqual({ id: 'db', outcome: 'forced', error: timeoutError('db', 500) });
+    expect(r.context().error).toEqual(output?.error);
+    expect(structuredClone(output)).toEqual(output);
     // The recorded error rebuilds into its class.
-    expect(fromErrorData(output!.error!)).toBeInstanceOf(ResourceCloseTimeoutError);
-    // A close that finishes late changes nothing.
-    r.closeResource.last().resolve();
+    const rebuilt = fromErrorData(output!.error!);
+    expect(rebuilt).toBeInstanceOf(ResourceCloseTimeoutError);
+    expect(rebuilt).toMatchObject({
+      code: ErrorCodes.RESOURCE_CLOSE_TIMEOUT,
+      context: { resourceId: 'db', closeTimeoutMs: 500 },
+    });
+    // The close that finishes late reports closed to a finished actor: nothing changes.
+    silenceStoppedActorWarnings();
+    lastClose(r).resolve();
     await flush();
-    expect(r.snapshot().output?.outcome).toBe('forced');
+    r.send(closed);
+    r.send(closeFailed(new Error('too late')));
+    expect(r.value()).toBe('forced');
+    expect(r.output()).toEqual(output);
+    expect(r.closes).toHaveLength(1);
   });
 
-  it('S06 close is idempotent: a second close while closing does not close again', async () => {
-    const r = startResource();
-    r.send(open);
-    r.send(close);
-    r.send(close);
-    r.send(open);
-    expect(r.snapshot().value).toBe('closing');
-    expect(r.closeResource.calls).toHaveLength(1);
-    r.closeResource.last().resolve();
+  it('S06 a resource that was never opened closes straight from registered', async () => {
+    // Default startClose.
+    const a = startResource();
+    a.send(close);
+    expect(a.steps).toEqual(['closing', 'closed']);
+    expect(a.output()).toEqual({ id: 'db', outcome: 'closed', error: null });
+    // Provided startClose.
+    const b = startResource({ controlledClose: true });
+    b.send(close);
+    expect(b.value()).toBe('closing');
+    expect(b.closes).toHaveLength(1);
+    lastClose(b).resolve();
     await flush();
-    // A close after the end is dropped (silence the development build's warning).
-    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    r.send(close);
-    expect(r.snapshot().value).toBe('closed');
-    expect(r.closeResource.calls).toHaveLength(1);
+    expect(b.value()).toBe('closed');
+    expect(b.output()).toEqual({ id: 'db', outcome: 'closed', error: null });
   });
 
+  it('S07 openAtOnce: true starts the actor open; false or absent starts it registered', () => {
+    const r = startResource({ openAtOnce: true });
+    expect(r.value()).toBe('open');
+    expect(r.context()).toEqual({
+      id: 'db',
+      closeTimeoutMs: 2_000,
+      openAtOnce: true,
+      error: null,
+      outcome: null,
+    });
+    // open while open is not a transition.
+    r.send(open);
+    expect(r.value()).toBe('open');
+    expect(r.steps).toEqual(['open']);
+    r.send(close);
+    expect(r.value()).toBe('closed');
+    expect(r.output()).toEqual({ id: 'db', outcome: 'closed', error: null });
+
+    const off = startResource({ openAtOnce: false });
+    expect(off.value()).toBe('registered');
+    expect(off.context().openAtOnce).toBe(false);
+    expect(startResource().context().openAtOnce).toBe(false);
+  });
+
+  it('S08 a second close while closing does not run startClose again nor restart the deadline', async () => {
+    const r = startResource({ controlledClose: true, closeTimeoutMs: 500 });
+    r.send(open);
+    r.send(close);
+    r.advance(300);
+    r.send(close);
+    r.send(open);
+    expect(r.value()).toBe('closing');
+    expect(r.closes).toHaveLength(1);
+    // The deadline still counts from the first close.
+    r.advance(200);
+    expect(r.value()).toBe('forced');
+    expect(r.closes).toHaveLength(1);
+
+    const s = startResource({ controlledClose: true });
+    s.send(close);
+    s.send(close);
+    s.send(close);
+    expect(s.value()).toBe('closing');
+    expect(s.closes).toHaveLength(1);
+    lastClose(s).resolve();
+    await flush();
+    expect(s.value()).toBe('closed');
+    expect(s.closes).toHaveLength(1);
+  });
+
+  it('S09 close reports outside closing are ignored', () => {
+    const r = startResource({ controlledClose: true });
+    r.send(closed);
+    r.send(closeFailed(new Error('stray')));
+    expect(r.value()).toBe('registered');
+    r.send(open);
+    r.send(closed);
+    r.send(closeFailed(new Error('stray')));
+    expect(r.value()).toBe('open');
+    expect(r.context()).toMatchObject({ error: null, outcome: null });
+    expect(r.closes).toHaveLength(0);
+    expect(r.steps).toEqual(['open']);
+  });
+
+  it('S10 events after a final state are ignored', async () => {
+    for (const outcome of ['closed', 'failed', 'forced'] as const) {
+      vi.restoreAllMocks();
+      const r = await endIn(outcome);
+      const output = r.output();
+      const steps = r.steps.length;
+      silenceStoppedActorWarnings();
+      r.send(open);
+      r.send(close);
+      r.send(closed);
+      r.send(closeFailed(new Error('after the end')));
+      r.advance(10_000);
+      await flush();
+      expect(r.value()).toBe(outcome);
+      expect(r.snapshot().status).toBe('done');
+      expect(r.output()).toEqual(output);
+      expect(r.context().outcome).toBe(outcome);
+      expect(r.closes).toHaveLength(1);
+      expect(r.steps).toHaveLength(steps);
+    }
+  });
+
+  it('S11 the output of every final state is { id, outcome, error }, as plain data', async () => {
+    const expected: Record<ResourceOutcome, ResourceOutput> = {
+      closed: { id: 'db', outcome: 'closed', error: null },
+      failed: {
+        id: 'db',
+        outcome: 'failed',
+        error: closeError('db', toErrorData(connectionReset)),
+      },
+      forced: { id: 'db', outcome: 'forced', error: timeoutError('db', 500) },
+    };
+    for (const outcome of ['closed', 'failed', 'forced'] as const) {
+      const r = await endIn(outcome);
+      const output = r.output();
+      expect(output).toEqual(expected[outcome]);
+      expect(r.context().outcome).toBe(outcome);
+      expect(r.context().error).toEqual(output?.error);
+      expect(structuredClone(output)).toEqual(output);
+    }
+  });
+});
+
+describe('resourceMachine: coverage', () => {
   it('S99 the tests above entered every state and took every transition', () => {
     expect(coverage.allStates).toHaveLength(6);
-    expect(coverage.allTransitions).toHaveLength(6);
+    expect(coverage.allTransitions).toHaveLength(7);
+    // Both branches of the close outcome and the always transition are among them.
+    expect(coverage.allTransitions).toEqual(
+      expect.arrayContaining([
+        'resource.registered always#0 [openAtOnce] -> resource.open',
+        'resource.closing troupe.resource.closed#0 -> resource.closed',
+        'resource.closing troupe.resource.closeFailed#0 -> resource.failed',
+        'resource.closing after closeTimeout#0 -> resource.forced',
+      ]),
+    );
     expect(coverage.missingStates()).toEqual([]);
     expect(coverage.missingTransitions()).toEqual([]);
   });

@@ -712,3 +712,25 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
     expect(rm.state('b')).toBe('closed');
   });
 });
+
+describe('ResourceManager with synchronous closes', () => {
+  it('closes a 20,000-long chain whose closes return at once, without growing the stack (regression)', async () => {
+    // A synchronous close used to report back within the same call, so each
+    // link started the next one inside it: "Maximum call stack size exceeded".
+    const rm = manager();
+    const order: number[] = [];
+    rm.register(
+      Array.from({ length: 20_000 }, (_, i) => ({
+        id: `c${i}`,
+        close: () => {
+          order.push(i);
+        },
+        dependsOn: i === 0 ? [] : [`c${i - 1}`],
+      })),
+    );
+    const report = await rm.closeAll();
+    expect(report.closed).toBe(20_000);
+    expect(order[0]).toBe(19_999);
+    expect(order.at(-1)).toBe(0);
+  }, 30_000);
+});

@@ -1,14 +1,16 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { toErrorData, type ErrorData } from '../errors/errorData.js';
 
 /** Input of {@link resourceMachine}. */
 export interface ResourceMachineInput {
   readonly id: string;
   readonly closeTimeoutMs: number;
+  /** The resource needs no opening: it starts `open`. Default false. */
+  readonly openAtOnce?: boolean;
 }
 
 /** Context of {@link resourceMachine}. */
-export interface ResourceContext extends ResourceMachineInput {
+export interface ResourceContext extends Required<ResourceMachineInput> {
   readonly error: ErrorData | null;
   readonly outcome: ResourceOutcome | null;
 }
@@ -17,11 +19,18 @@ export interface ResourceContext extends ResourceMachineInput {
 export const ResourceEventTypes = {
   open: 'troupe.resource.open',
   close: 'troupe.resource.close',
+  closed: 'troupe.resource.closed',
+  closeFailed: 'troupe.resource.closeFailed',
 } as const;
 
 /** Events {@link resourceMachine} accepts. */
 export type ResourceEvent =
-  { readonly type: 'troupe.resource.open' } | { readonly type: 'troupe.resource.close' };
+  | { readonly type: 'troupe.resource.open' }
+  | { readonly type: 'troupe.resource.close' }
+  /** The close started on entering `closing` resolved. */
+  | { readonly type: 'troupe.resource.closed' }
+  /** The close started on entering `closing` threw or rejected. */
+  | { readonly type: 'troupe.resource.closeFailed'; readonly error: unknown };
 
 /** How a resource ended. */
 export type ResourceOutcome = 'closed' | 'failed' | 'forced';
@@ -39,13 +48,24 @@ export type ResourceState = 'registered' | 'open' | 'closing' | ResourceOutcome;
 /**
  * The lifecycle of one resource: `registered → open → closing → closed`,
  * or `failed` (close threw) or `forced` (close missed `closeTimeoutMs` and
- * was abandoned). The `closeResource` actor is provided by the runtime.
+ * was abandoned). Entering `closing` runs the `startClose` action, provided
+ * by the runtime: it calls the resource's `close()` and sends back
+ * `troupe.resource.closed` or `troupe.resource.closeFailed`. (An entry
+ * action and two events, not an invoked promise actor per resource: a
+ * troupe may close ten thousand of them.)
  *
  * @example
  * ```ts
  * const actor = createActor(resourceMachine.provide({
- *   actors: { closeResource: fromPromise(() => db.end()) },
- * }), { input: { id: 'db', closeTimeoutMs: 2_000 } });
+ *   actions: {
+ *     startClose: ({ self }) => {
+ *       db.end().then(
+ *         () => self.send({ type: 'troupe.resource.closed' }),
+ *         (error) => self.send({ type: 'troupe.resource.closeFailed', error }),
+ *       );
+ *     },
+ *   },
+ * }), { input: { id: 'db', closeTimeoutMs: 2_000, openAtOnce: true } });
  * ```
  */
 export const resourceMachine = setup({
@@ -55,12 +75,12 @@ export const resourceMachine = setup({
     input: {} as ResourceMachineInput,
     output: {} as ResourceOutput,
   },
-  actors: {
-    closeResource: fromPromise<void, { id: string }>(async () => {}),
-  },
   actions: {
+    startClose: ({ self }) => {
+      self.send({ type: 'troupe.resource.closed' });
+    },
     recordError: assign(({ context, event }) => {
-      const cause = 'error' in event ? event.error : 'close failed';
+      const cause = event.type === 'troupe.resource.closeFailed' ? event.error : 'close failed';
       const data = toErrorData(cause);
       return {
         error: {
@@ -83,12 +103,21 @@ export const resourceMachine = setup({
       } satisfies ErrorData,
     })),
   },
+  guards: {
+    openAtOnce: ({ context }) => context.openAtOnce,
+  },
   delays: {
     closeTimeout: ({ context }) => context.closeTimeoutMs,
   },
 }).createMachine({
   id: 'resource',
-  context: ({ input }) => ({ ...input, error: null, outcome: null }),
+  context: ({ input }) => ({
+    id: input.id,
+    closeTimeoutMs: input.closeTimeoutMs,
+    openAtOnce: input.openAtOnce ?? false,
+    error: null,
+    outcome: null,
+  }),
   initial: 'registered',
   output: ({ context }) => ({
     id: context.id,
@@ -97,6 +126,7 @@ export const resourceMachine = setup({
   }),
   states: {
     registered: {
+      always: { guard: 'openAtOnce', target: 'open' },
       on: {
         'troupe.resource.open': 'open',
         'troupe.resource.close': 'closing',
@@ -106,11 +136,10 @@ export const resourceMachine = setup({
       on: { 'troupe.resource.close': 'closing' },
     },
     closing: {
-      invoke: {
-        src: 'closeResource',
-        input: ({ context }) => ({ id: context.id }),
-        onDone: 'closed',
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: 'startClose',
+      on: {
+        'troupe.resource.closed': 'closed',
+        'troupe.resource.closeFailed': { target: 'failed', actions: 'recordError' },
       },
       after: { closeTimeout: { target: 'forced', actions: 'recordTimeout' } },
     },

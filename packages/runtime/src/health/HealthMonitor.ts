@@ -226,7 +226,12 @@ export class HealthMonitor {
         completed: stats.completed,
         failed: stats.failed,
         completionPerSec,
-        latencyMs: latencyOf(runner),
+        // piscina recomputes its whole histogram on every read: only when
+        // tasks settled since the last probe.
+        latencyMs:
+          progressed || tracking.health === null
+            ? latencyOf(runner)
+            : tracking.health.tasks.latencyMs,
       },
       errorRatePerMin,
       unhealthyProbes: tracking.unhealthyProbes,
@@ -287,7 +292,7 @@ export class HealthMonitor {
         completed: stats.completed,
         failed: stats.failed,
         completionPerSec: 0,
-        latencyMs: latencyOf(runner),
+        latencyMs: tracking?.health?.tasks.latencyMs ?? latencyOf(runner),
       },
       errorRatePerMin,
       unhealthyProbes: 0,
@@ -302,17 +307,20 @@ export class HealthMonitor {
 
   #report(runners: readonly RunnerHealth[]): HealthReport {
     const phase = this.#host.phase();
+    // The score of what still serves; a failed runner caps the status at
+    // degraded (the troupe keeps serving without it), or makes it unhealthy
+    // when nothing serves any more.
+    const live = runners.filter((r) => r.status !== 'stopped');
+    const anyFailed = runners.some((r) => r.state === 'failed');
     const score =
-      runners.length === 0
-        ? phase === 'running'
+      live.length > 0
+        ? live.reduce((sum, r) => sum + r.score, 0) / live.length
+        : phase === 'running' && !anyFailed
           ? 1
-          : 0
-        : runners.reduce((sum, r) => sum + (r.status === 'stopped' ? 0 : r.score), 0) /
-          runners.length;
+          : 0;
     let status: HealthStatus =
       phase === 'running' ? healthLevel(score, this.#options.thresholds) : 'stopped';
-    // A failed runner leaves the troupe degraded at best.
-    if (status === 'healthy' && runners.some((r) => r.state === 'failed')) status = 'degraded';
+    if (status === 'healthy' && anyFailed) status = 'degraded';
     return { score, status, ready: this.#host.ready(), phase, at: Date.now(), runners };
   }
 

@@ -7,7 +7,7 @@ import {
   type ResourceOutcome,
   type ResourceState,
 } from '@troupe/core';
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { describeValue } from '../describeValue.js';
 import type { InspectOption } from '../inspect.js';
 import type { Logger } from '../logger.js';
@@ -88,6 +88,8 @@ export interface ResourceRegistry {
 
 interface InternalSpec extends ResourceSpec {
   readonly kind: ResourceKind;
+  /** Open as soon as registered (no `open()` to wait for). */
+  readonly openAtOnce?: boolean;
   /** Existing resources that use this one (they close before it). */
   readonly requiredBy?: readonly string[];
 }
@@ -130,6 +132,7 @@ export class ResourceManager implements ResourceRegistry {
   readonly #onError: (error: unknown) => void;
   readonly #onCloseFailure: (record: ResourceCloseRecord) => void;
   readonly #machine: typeof resourceMachine;
+  readonly #nodeOf = new WeakMap<object, Node>();
   #closing: Promise<ResourceCloseReport> | null = null;
   #forceClose: (() => void) | null = null;
 
@@ -147,11 +150,32 @@ export class ResourceManager implements ResourceRegistry {
     this.#onError = options.onError ?? (() => {});
     this.#onCloseFailure = options.onCloseFailure ?? (() => {});
     this.#machine = resourceMachine.provide({
-      actors: {
-        closeResource: fromPromise<void, { id: string }>(async ({ input }) => {
-          const node = this.#nodes.get(input.id);
-          if (node !== undefined) await node.close();
-        }),
+      actions: {
+        // Entering `closing`: call close() and report back with an event.
+        startClose: ({ self }) => {
+          const node = this.#nodeOf.get(self);
+          const closed = (): void => {
+            self.send({ type: 'troupe.resource.closed' });
+          };
+          const failed = (error: unknown): void => {
+            self.send({ type: 'troupe.resource.closeFailed', error });
+          };
+          if (node === undefined) {
+            closed();
+            return;
+          }
+          let out: unknown;
+          try {
+            out = node.close();
+          } catch (error) {
+            failed(error);
+            return;
+          }
+          if (isThenable(out)) out.then(closed, failed);
+          // A synchronous close reports on the next microtask: closing a
+          // chain of thousands must not nest one call per link.
+          else queueMicrotask(closed);
+        },
       },
     });
   }
@@ -179,16 +203,15 @@ export class ResourceManager implements ResourceRegistry {
         throw invalid(`${s.id}.open`, s.open, 'a function');
       }
     });
-    this.registerInternal(batch.map((s) => ({ ...s, kind: 'user' as const })));
+    this.registerInternal(
+      batch.map((s) => ({ ...s, kind: 'user' as const, openAtOnce: s.open === undefined })),
+    );
     for (const s of batch) this.#open(s);
   }
 
   #open(spec: ResourceSpec): void {
-    if (spec.open === undefined) {
-      this.markOpen(spec.id);
-      return;
-    }
     const open = spec.open;
+    if (open === undefined) return;
     // An async wrapper turns a synchronous throw into a rejection.
     const opening = (async () => {
       await open();
@@ -455,7 +478,11 @@ export class ResourceManager implements ResourceRegistry {
 
   #createNode(spec: InternalSpec): Node {
     const actor = createActor(this.#machine, {
-      input: { id: spec.id, closeTimeoutMs: spec.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS },
+      input: {
+        id: spec.id,
+        closeTimeoutMs: spec.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+        openAtOnce: spec.openAtOnce ?? false,
+      },
       ...(this.#inspect === undefined ? {} : { inspect: this.#inspect }),
     });
     const node: Node = {
@@ -471,6 +498,7 @@ export class ResourceManager implements ResourceRegistry {
       startedAt: 0,
       onDone: null,
     };
+    this.#nodeOf.set(actor, node);
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status !== 'done' || node.done) return;
@@ -551,4 +579,12 @@ function findCycle(batch: ReadonlyMap<string, InternalSpec>): string[] | null {
     }
   }
   return null;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -13,6 +13,7 @@ import {
   UnknownHandlerError,
   WorkerCrashedError,
   fromErrorData,
+  isTroupeError,
   retryMachine,
   runnerMachine,
   runnerStateOf,
@@ -61,6 +62,8 @@ interface ThreadRecord {
   lastError: unknown;
   watchdog: NodeJS.Timeout | null;
   readonly exited: Promise<number>;
+  /** Its exit was reported as a crash (so teardown does not report it again). */
+  crashReported: boolean;
 }
 
 interface StartupWaiter {
@@ -168,6 +171,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #crashes = 0;
   #threadsStarted = 0;
   #crashNote: { error: ErrorData; at: number } | null = null;
+  /** Ids of this runner's thread and channel resources. */
+  readonly #ownResources = new Set<string>();
   #retrySeq = 0;
   #retried = 0;
   readonly #retrying = new Set<(error: TroupeError) => void>();
@@ -1301,6 +1306,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       lastError: null,
       watchdog: null,
       exited,
+      crashReported: false,
     };
     this.#threads.set(threadId, record);
     this.#threadsStarted += 1;
@@ -1473,6 +1479,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       return;
     }
     this.#crashes += 1;
+    record.crashReported = true;
     const crash = new WorkerCrashedError(
       `thread ${record.threadId} of runner "${this.id}" exited with code ${code}${why}`,
       { cause, context: { runnerId: this.id, threadId: record.threadId, exitCode: code } },
@@ -1525,6 +1532,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         {
           id: threadResource,
           kind: 'thread',
+          openAtOnce: true,
           requiredBy: [this.id],
           close: async () => {
             await record.worker.terminate();
@@ -1537,14 +1545,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
               {
                 id: channel.id + '/channel',
                 kind: 'channel' as const,
+                openAtOnce: true,
                 requiredBy: [this.id],
                 close: () => channel.close(),
                 closeTimeoutMs: this.#spec.closeTimeoutMs,
               },
             ]),
       ]);
-      resources.markOpen(threadResource);
-      if (channel !== null) resources.markOpen(channel.id + '/channel');
+      this.#ownResources.add(threadResource);
+      if (channel !== null) this.#ownResources.add(channel.id + '/channel');
     } catch (error) {
       this.#host.logger.debug({ runnerId: this.id, err: error }, 'thread resources not registered');
     }
@@ -1554,15 +1563,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const resources = this.#host.resources;
     const ids = [`${this.id}/thread-${record.threadId}`];
     if (record.channel !== null) ids.push(record.channel.id + '/channel');
+    for (const id of ids) this.#ownResources.delete(id);
     await Promise.all(ids.map((id) => resources.release(id)));
   }
 
   async #releaseResources(includeRunner: boolean): Promise<void> {
     const resources = this.#host.resources;
-    const ids = resources
-      .list()
-      .filter((r) => r.id.startsWith(`${this.id}/thread-`))
-      .map((r) => r.id);
+    // Its own thread and channel resources, by id: no scan of the registry.
+    const ids = [...this.#ownResources];
+    this.#ownResources.clear();
     await Promise.all(ids.map((id) => resources.release(id)));
     if (includeRunner) await resources.release(this.id);
   }
@@ -1596,11 +1605,47 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   async #teardownThreads(boundMs: number): Promise<void> {
-    const calls = [...this.#threads.values()]
-      .filter((t) => t.channel !== null && t.channel.state === 'open')
-      .map((t) => (t.channel as ThreadChannel).call('teardown'));
-    if (calls.length === 0) return;
-    await settleWithin(Promise.allSettled(calls), boundMs);
+    // A plain module has no teardown: no round trip to every thread.
+    if (this.#kind !== 'defined') return;
+    const threads = [...this.#threads.values()].filter(
+      (t) => t.channel !== null && t.channel.state === 'open',
+    );
+    if (threads.length === 0) return;
+    const outcomes: unknown[] = new Array<unknown>(threads.length).fill(undefined);
+    const calls = threads.map((t, i) =>
+      (t.channel as ThreadChannel).call('teardown').then(
+        () => {
+          outcomes[i] = null;
+        },
+        (error: unknown) => {
+          outcomes[i] = error;
+        },
+      ),
+    );
+    await settleWithin(Promise.all(calls), boundMs);
+    // A thread that died in its teardown may close its port before its
+    // 'exit' arrives (and closing then takes that exit as expected): the
+    // failure is reported here, whichever event came first.
+    const results = outcomes;
+    results.forEach((error, i) => {
+      const thread = threads[i];
+      if (thread === undefined || !isTroupeError(error, 'ERR_CHANNEL_CLOSED')) return;
+      if (thread.crashReported) return;
+      thread.crashReported = true;
+      this.#crashes += 1;
+      this.#host.reportError(
+        new WorkerCrashedError(
+          `thread ${thread.threadId} of runner "${this.id}" died during teardown`,
+          { cause: error, context: { runnerId: this.id, threadId: thread.threadId } },
+        ),
+        {
+          runnerId: this.id,
+          threadId: thread.threadId,
+          component: 'runner',
+          operation: 'teardown',
+        },
+      );
+    });
   }
 
   async #destroyPool(): Promise<void> {

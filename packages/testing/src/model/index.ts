@@ -24,6 +24,7 @@ export {
   channelModel,
   modelRestart,
   resourceModel,
+  resourceModelOpenAtOnce,
   runnerModel,
   shutdownModel,
   unrealizable,

@@ -1,7 +1,12 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import { __unsafe_getAllOwnEventDescriptors as ownEventTypes } from 'xstate';
 import { TestModel } from 'xstate/graph';
-import { allStateIds, allTransitions, takenTransitions } from './transitions.js';
+import {
+  allStateIds,
+  allTransitions,
+  initialTransitions,
+  takenTransitions,
+} from './transitions.js';
 
 /** One step of a model path: the event, and the model's state after it. */
 export interface ModelStep {
@@ -111,8 +116,9 @@ export function modelPaths(spec: ModelSpec): { paths: ModelPath[]; coverage: Mod
   }
   if (initial === undefined) throw new Error('the model has no initial state');
   const start: AnyMachineSnapshot = initial;
+  const atStart = initialTransitions(spec.machine, spec.input);
   const transitionsOf = (steps: readonly ModelStep[]): string[] => {
-    const keys: string[] = [];
+    const keys: string[] = [...atStart];
     let before = start;
     for (const step of steps) {
       keys.push(...takenTransitions(spec.machine, before, step.event));
@@ -226,7 +232,7 @@ export function simplePaths(
       .map((s) => ({ event: s.event, state: s.state }));
     const initial = path.steps[0]?.state ?? path.state;
     let before = initial;
-    const transitions: string[] = [];
+    const transitions: string[] = initialTransitions(spec.machine, spec.input);
     for (const step of steps) {
       transitions.push(...takenTransitions(spec.machine, before, step.event));
       before = step.state;

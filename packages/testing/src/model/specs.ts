@@ -138,11 +138,17 @@ export const shutdownModel: ModelSpec = {
   filterEvents: (snapshot, event) => !isUnrealizable(snapshot, event),
 };
 
-/** The model of a resource. */
+/** The model of a resource that opens asynchronously (`open()`). */
 export const resourceModel: ModelSpec = {
   machine: resourceMachine,
-  input: { id: 'model-resource', closeTimeoutMs: 100 },
+  input: { id: 'model-resource', closeTimeoutMs: 100, openAtOnce: false },
   serializeState: (s) => JSON.stringify(s.value),
+};
+
+/** The model of a resource that is open once registered (no `open()`). */
+export const resourceModelOpenAtOnce: ModelSpec = {
+  ...resourceModel,
+  input: { id: 'model-resource', closeTimeoutMs: 100, openAtOnce: true },
 };
 
 /** The model of a channel. */

@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot, AnyStateMachine, AnyStateNode, EventObject } from 'xstate';
-import { getMicrosteps } from 'xstate';
+import { getInitialMicrosteps, getMicrosteps } from 'xstate';
 
 /** One transition of a machine: a source state node, an event, a branch. */
 export interface TransitionInfo {
@@ -94,6 +94,21 @@ export function takenTransitions(
   const steps = getMicrosteps(machine, snapshot as never, event as never).map(
     ([next]) => next as unknown as AnyMachineSnapshot & { _nodes: AnyStateNode[] },
   );
+  keys.push(...eventless(steps));
+  return keys;
+}
+
+/** The `always` transitions taken while the machine starts (with `input`). */
+export function initialTransitions(machine: AnyStateMachine, input: unknown): string[] {
+  const steps = (getInitialMicrosteps as (m: AnyStateMachine, i: unknown) => [unknown, unknown][])(
+    machine,
+    input,
+  ).map(([next]) => next as AnyMachineSnapshot & { _nodes: AnyStateNode[] });
+  return eventless(steps);
+}
+
+function eventless(steps: readonly (AnyMachineSnapshot & { _nodes: AnyStateNode[] })[]): string[] {
+  const keys: string[] = [];
   // Eventless steps: the always transition of the state before that leads there.
   for (let i = 0; i + 1 < steps.length; i++) {
     const before = steps[i] as AnyMachineSnapshot & { _nodes: AnyStateNode[] };

@@ -18,8 +18,9 @@ export class ResourceDriver implements ModelDriver {
 
   start(path: ModelPath): Promise<ObservedActor> {
     const types = path.steps.map((s) => s.event.type);
-    const fails = types.some((t) => t.startsWith('xstate.error.actor'));
+    const fails = types.includes('troupe.resource.closeFailed');
     const hangs = types.some((t) => t.startsWith('xstate.after.closeTimeout'));
+    const openAtOnce = (path.initial.context as { openAtOnce?: boolean }).openAtOnce === true;
     this.#outcomes = new Outcomes();
     const troupe = createTroupe({ health: { enabled: false }, shutdown: { closingMs: 2_000 } });
     this.#troupe = troupe;
@@ -28,7 +29,7 @@ export class ResourceDriver implements ModelDriver {
     });
     troupe.resources.register({
       id: ID,
-      open: () => opened,
+      ...(openAtOnce ? {} : { open: () => opened }),
       close: () => {
         if (fails) throw new Error('model: close fails');
         if (hangs) return new Promise(() => {});
