@@ -20,7 +20,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.js', '*.mjs'],
+          allowDefaultProject: ['*.js', '*.mjs', 'packages/*/scripts/*.mjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },

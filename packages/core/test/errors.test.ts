@@ -454,3 +454,25 @@ describe('isTroupeError', () => {
     expect(isTroupeError(undefined)).toBe(false);
   });
 });
+
+describe('toErrorData across copies of the package', () => {
+  it('keeps the class of a TroupeError made by another copy (a worker bundle)', () => {
+    // Not an instance of this copy's TroupeError: same code and context shape.
+    const foreign = Object.assign(new Error('queue is full'), {
+      code: 'ERR_QUEUE_FULL',
+      context: { runnerId: 'r1' },
+    });
+    expect(foreign instanceof TroupeError).toBe(false);
+    const data = toErrorData(foreign);
+    expect(data).toMatchObject({
+      _tag: 'TroupeError',
+      code: 'ERR_QUEUE_FULL',
+      context: { runnerId: 'r1' },
+    });
+    const rebuilt = fromErrorData(structuredClone(data));
+    expect(rebuilt).toBeInstanceOf(QueueFullError);
+    // A plain error with a Node code stays a plain error.
+    const plain = Object.assign(new Error('nope'), { code: 'ENOENT' });
+    expect(toErrorData(plain)._tag).toBe('Error');
+  });
+});

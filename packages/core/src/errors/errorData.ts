@@ -47,17 +47,24 @@ export function toErrorData(error: unknown, depth = 0): ErrorData {
   if (isErrorData(error)) return error;
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
+    // Structural, so a TroupeError from another copy of the package (a
+    // worker's bundle, a nested install) keeps its class across threads.
+    const troupe =
+      error instanceof TroupeError ||
+      (isErrorCode(code) && typeof (error as { context?: unknown }).context === 'object');
     const cause =
       depth < MAX_CAUSE_DEPTH && error.cause !== undefined
         ? toErrorData(error.cause, depth + 1)
         : undefined;
     return {
-      _tag: error instanceof TroupeError ? 'TroupeError' : 'Error',
+      _tag: troupe ? 'TroupeError' : 'Error',
       name: error.name,
       message: error.message,
       ...(typeof code === 'string' ? { code } : {}),
       ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(error instanceof TroupeError ? { context: cloneableContext(error.context) } : {}),
+      ...(troupe
+        ? { context: cloneableContext((error as { context: TroupeErrorContext }).context) }
+        : {}),
       ...(cause === undefined ? {} : { cause }),
     };
   }

@@ -50,7 +50,8 @@ import { AbortHook } from './AbortHook.js';
 import type { RunOptions, RunnerHost, RunnerStats, TaskEventMeta } from './types.js';
 import { classifyWorkError, isOpaqueCrash } from './workErrors.js';
 
-const ENTRY_URL = new URL('../worker/entry.js', import.meta.url).href;
+// The worker entry, bundled into one module at build time (scripts/bundle-worker.mjs).
+const ENTRY_URL = new URL('../worker/entry.bundle.js', import.meta.url).href;
 
 type ThreadChannel = Channel<ControlApi, EventsApi>;
 
@@ -1422,8 +1423,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   #onTaskEvent(threadId: number, seq: number, event: unknown): void {
-    const meta: TaskEventMeta = { runnerId: this.id, taskId: `${this.id}#${seq}`, threadId };
     const listener = this.#taskListeners.get(seq);
+    // Nobody listens: nothing to build (this runs once per emitted event).
+    if (listener === undefined && this.listenerCount('event') === 0) return;
+    const meta: TaskEventMeta = { runnerId: this.id, taskId: `${this.id}#${seq}`, threadId };
     try {
       listener?.(event, meta);
       this.emit('event', event, meta);

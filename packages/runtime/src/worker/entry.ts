@@ -50,8 +50,8 @@ interface TaskState {
   readonly handler: string;
   controller: AbortController | null;
   abortReason: ErrorData | null;
-  pendingEmits: number;
-  onEmitsDrained: (() => void) | null;
+  /** The last event sent: replies come back in order, so when it is acknowledged all are. */
+  lastEmit: Promise<void> | null;
 }
 
 const PRE_ABORTED_LIMIT = 1024;
@@ -107,13 +107,8 @@ class Context implements TaskContext {
   emit(event: unknown): Promise<void> {
     const state = this.#state;
     if (events === null) return Promise.reject(new Error('events channel not open'));
-    state.pendingEmits += 1;
-    const done = (): void => {
-      state.pendingEmits -= 1;
-      if (state.pendingEmits === 0 && state.onEmitsDrained !== null) state.onEmitsDrained();
-    };
     const sent = events.emit(state.seq, event);
-    sent.then(done, done);
+    state.lastEmit = sent;
     return sent;
   }
 }
@@ -126,12 +121,10 @@ function failure(error: unknown): TaskFailure {
 // piscina's port: hold the result until the channel acknowledged them all.
 function afterEmits<T>(state: TaskState, value: T): T | Promise<T> {
   active.delete(state.seq);
-  if (state.pendingEmits === 0) return value;
-  return new Promise<T>((resolve) => {
-    state.onEmitsDrained = () => {
-      resolve(value);
-    };
-  });
+  const last = state.lastEmit;
+  if (last === null) return value;
+  const deliver = (): T => value;
+  return last.then(deliver, deliver);
 }
 
 function dispatch(envelope: TaskEnvelope): unknown {
@@ -154,8 +147,7 @@ function dispatch(envelope: TaskEnvelope): unknown {
     handler: envelope.h,
     controller: null,
     abortReason: null,
-    pendingEmits: 0,
-    onEmitsDrained: null,
+    lastEmit: null,
   };
   active.set(envelope.s, state);
   let out: unknown;
