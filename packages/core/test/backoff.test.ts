@@ -1,17 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { addRestart, backoffCeiling, fullJitterDelay, withinIntensity } from '../src/index.js';
-
-/** mulberry32: a tiny seeded PRNG returning values in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import {
+  addRestart,
+  backoffCeiling,
+  fullJitterDelay,
+  mulberry32,
+  withinIntensity,
+} from '../src/index.js';
 
 const options = { baseMs: 100, capMs: 10_000 };
 

@@ -377,9 +377,10 @@ export class ResourceManager implements ResourceRegistry {
         if (finished) return;
         finished = true;
         this.#forceClose = null;
-        for (const node of nodes) {
-          if (records.has(node)) continue;
-          this.#onCloseFailure({
+        // Whatever never finished closing was abandoned at the deadline.
+        const forced = nodes
+          .filter((node) => !records.has(node))
+          .map((node): ResourceCloseRecord => ({
             id: node.id,
             kind: node.kind,
             outcome: 'forced',
@@ -391,27 +392,10 @@ export class ResourceManager implements ResourceRegistry {
               message: `resource "${node.id}" was still closing at the closing deadline`,
               context: { resourceId: node.id },
             },
-          });
-        }
+          }));
+        for (const record of forced) this.#onCloseFailure(record);
         // In the order they finished closing, then whatever never finished.
-        const all: ResourceCloseRecord[] = [
-          ...records.values(),
-          ...nodes
-            .filter((node) => !records.has(node))
-            .map((node): ResourceCloseRecord => ({
-              id: node.id,
-              kind: node.kind,
-              outcome: 'forced',
-              durationMs: node.started ? performance.now() - node.startedAt : 0,
-              error: {
-                _tag: 'TroupeError',
-                name: 'ResourceCloseTimeoutError',
-                code: 'ERR_RESOURCE_CLOSE_TIMEOUT',
-                message: `resource "${node.id}" was still closing at the closing deadline`,
-                context: { resourceId: node.id },
-              },
-            })),
-        ];
+        const all: ResourceCloseRecord[] = [...records.values(), ...forced];
         resolve({
           closed: all.filter((r) => r.outcome === 'closed').length,
           failed: all.filter((r) => r.outcome === 'failed').length,
