@@ -1,6 +1,7 @@
 /*
- * resourceMachine: 6 states, 7 transitions. The close deadline runs on a
- * SimulatedClock. Entering `closing` runs the `startClose` action: either
+ * resourceMachine: 6 states, 7 transitions. The close deadline (the default
+ * `armCloseDeadline`, a delayed raise) runs on a SimulatedClock; S12 replaces
+ * it as the runtime does. Entering `closing` runs the `startClose` action: either
  * the machine's default (it reports `troupe.resource.closed` at once) or,
  * with `controlledClose`, one that records the call and reports `closed` or
  * `closeFailed` when the test settles its deferred. Test ids refer to the
@@ -22,15 +23,18 @@
  * | registered | close -> closing                             | S04, S06, S08              |
  * | open       | close -> closing                             | S01-S03, S05, S07, S08,    |
  * |            |                                              |   S10, S11                 |
+ * | closing    | (entry armCloseDeadline, exit disarm: default)| S01-S11                    |
+ * | closing    | (entry/exit deadline actions: provided)      | S12                        |
  * | closing    | (entry startClose: default, closes at once)  | S01, S06, S07              |
  * | closing    | (entry startClose: provided, calls counted)  | S02-S06, S08, S10, S11     |
  * | closing    | closed -> closed (outcome closed)            | S01, S02, S06-S08, S10,    |
  * |            |                                              |   S11                      |
  * | closing    | closeFailed -> failed (recordError)          | S03, S04, S10, S11         |
- * | closing    | after closeTimeout -> forced (recordTimeout) | S05, S08, S10, S11         |
+ * | closing    | closeTimeout -> forced (recordTimeout)       | S05, S08, S10-S12          |
  *
- * Ignored events: open, close, closed and closeFailed where no transition
- * takes them (S08 closing, S09 registered and open, S10 every final state).
+ * Ignored events: open, close, closed, closeFailed and closeTimeout where no
+ * transition takes them (S08 closing, S09 registered and open, S10 every
+ * final state).
  * Output per final state: S11.
  *
  * S99 checks this table mechanically through the inspection API: it fails
@@ -155,6 +159,7 @@ function lastClose(r: Resource): CloseCall {
 const open: ResourceEvent = { type: ResourceEventTypes.open };
 const close: ResourceEvent = { type: ResourceEventTypes.close };
 const closed: ResourceEvent = { type: ResourceEventTypes.closed };
+const closeTimeout: ResourceEvent = { type: ResourceEventTypes.closeTimeout };
 const closeFailed = (error: unknown): ResourceEvent => ({
   type: ResourceEventTypes.closeFailed,
   error,
@@ -435,10 +440,12 @@ describe('resourceMachine', () => {
     const r = startResource({ controlledClose: true });
     r.send(closed);
     r.send(closeFailed(new Error('stray')));
+    r.send(closeTimeout);
     expect(r.value()).toBe('registered');
     r.send(open);
     r.send(closed);
     r.send(closeFailed(new Error('stray')));
+    r.send(closeTimeout);
     expect(r.value()).toBe('open');
     expect(r.context()).toMatchObject({ error: null, outcome: null });
     expect(r.closes).toHaveLength(0);
@@ -456,6 +463,7 @@ describe('resourceMachine', () => {
       r.send(close);
       r.send(closed);
       r.send(closeFailed(new Error('after the end')));
+      r.send(closeTimeout);
       r.advance(10_000);
       await flush();
       expect(r.value()).toBe(outcome);
@@ -488,6 +496,54 @@ describe('resourceMachine', () => {
   });
 });
 
+describe('resourceMachine: a provided close deadline', () => {
+  it('S12 armCloseDeadline and disarmCloseDeadline are replaceable; closeTimeout forces the close', () => {
+    const calls: string[] = [];
+    const machine = resourceMachine.provide({
+      actions: {
+        // Neither closes: the test reports for the close, and for the deadline.
+        startClose: ({ context }) => calls.push(`start ${context.id}`),
+        armCloseDeadline: ({ context }) => calls.push(`arm ${context.closeTimeoutMs}`),
+        disarmCloseDeadline: () => calls.push('disarm'),
+      },
+    });
+    const clock = new SimulatedClock();
+    const make = () => {
+      const actor = createActor(machine, {
+        input: { id: 'db', closeTimeoutMs: 750, openAtOnce: true },
+        clock,
+        inspect: (event) => {
+          coverage.inspect(event);
+        },
+      });
+      track(actor);
+      return actor.start();
+    };
+    // The deadline fires: forced, and leaving closing disarms it.
+    const a = make();
+    a.send(close);
+    expect(calls).toEqual(['arm 750', 'start db']);
+    // No delayed event of XState's own: the clock moving changes nothing.
+    clock.increment(10_000);
+    expect(a.getSnapshot().value).toBe('closing');
+    a.send(closeTimeout);
+    expect(a.getSnapshot().value).toBe('forced');
+    expect(a.getSnapshot().output).toEqual({
+      id: 'db',
+      outcome: 'forced',
+      error: timeoutError('db', 750),
+    });
+    expect(calls).toEqual(['arm 750', 'start db', 'disarm']);
+    // The close reports first: closed, disarmed once.
+    calls.length = 0;
+    const b = make();
+    b.send(close);
+    b.send(closed);
+    expect(b.getSnapshot().value).toBe('closed');
+    expect(calls).toEqual(['arm 750', 'start db', 'disarm']);
+  });
+});
+
 describe('resourceMachine: coverage', () => {
   it('S99 the tests above entered every state and took every transition', () => {
     expect(coverage.allStates).toHaveLength(6);
@@ -498,7 +554,7 @@ describe('resourceMachine: coverage', () => {
         'resource.registered always#0 [openAtOnce] -> resource.open',
         'resource.closing troupe.resource.closed#0 -> resource.closed',
         'resource.closing troupe.resource.closeFailed#0 -> resource.failed',
-        'resource.closing after closeTimeout#0 -> resource.forced',
+        'resource.closing troupe.resource.closeTimeout#0 -> resource.forced',
       ]),
     );
     expect(coverage.missingStates()).toEqual([]);

@@ -231,6 +231,35 @@ describe('ResourceManager outcomes and deadlines', () => {
     expect(onCloseFailure).toHaveBeenCalledWith(hung);
   });
 
+  it('hung closes with different deadlines are each forced at their own, among quick ones that disarm theirs', async () => {
+    const rm = manager();
+    const rec = recorder();
+    const hang = new Promise<void>(noop);
+    const quick = Array.from({ length: 200 }, (_, i) => ({
+      id: `quick${i}`,
+      close: rec.close(`quick${i}`, 1),
+      closeTimeoutMs: 60 + (i % 2) * 100,
+    }));
+    rm.register([
+      { id: 'slow', close: rec.closeWith('slow', hang), closeTimeoutMs: 200 },
+      { id: 'fast', close: rec.closeWith('fast', hang), closeTimeoutMs: 60 },
+      ...quick,
+    ]);
+    const report = await rm.closeAll();
+    const fast = recordOf(report, 'fast');
+    const slow = recordOf(report, 'slow');
+    expect([fast.outcome, slow.outcome]).toEqual(['forced', 'forced']);
+    expect(fast.durationMs).toBeGreaterThanOrEqual(55);
+    expect(fast.durationMs).toBeLessThan(slow.durationMs);
+    expect(slow.durationMs).toBeGreaterThanOrEqual(195);
+    expect(slow.durationMs).toBeLessThan(1_000);
+    expect(slow.error).toMatchObject({ context: { resourceId: 'slow', closeTimeoutMs: 200 } });
+    expect(report).toMatchObject({ closed: 200, failed: 0, forced: 2 });
+    // fast was forced first: the report lists records in the order they ended
+    const order = report.resources.map((r) => r.id);
+    expect(order.indexOf('fast')).toBeLessThan(order.indexOf('slow'));
+  });
+
   it('closeAll() on an empty manager reports nothing', async () => {
     const report = await manager().closeAll();
     expect(report).toEqual({ closed: 0, failed: 0, forced: 0, resources: [] });

@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assign, cancel, raise, setup } from 'xstate';
 import { toErrorData, type ErrorData } from '../errors/errorData.js';
 
 /** Input of {@link resourceMachine}. */
@@ -21,7 +21,11 @@ export const ResourceEventTypes = {
   close: 'troupe.resource.close',
   closed: 'troupe.resource.closed',
   closeFailed: 'troupe.resource.closeFailed',
+  closeTimeout: 'troupe.resource.closeTimeout',
 } as const;
+
+/** The id of the delayed `closeTimeout` event the default `armCloseDeadline` raises. */
+const CLOSE_DEADLINE_ID = 'troupe.resource.closeDeadline';
 
 /** Events {@link resourceMachine} accepts. */
 export type ResourceEvent =
@@ -30,7 +34,9 @@ export type ResourceEvent =
   /** The close started on entering `closing` resolved. */
   | { readonly type: 'troupe.resource.closed' }
   /** The close started on entering `closing` threw or rejected. */
-  | { readonly type: 'troupe.resource.closeFailed'; readonly error: unknown };
+  | { readonly type: 'troupe.resource.closeFailed'; readonly error: unknown }
+  /** `closeTimeoutMs` passed since `closing` was entered (sent by `armCloseDeadline`). */
+  | { readonly type: 'troupe.resource.closeTimeout' };
 
 /** How a resource ended. */
 export type ResourceOutcome = 'closed' | 'failed' | 'forced';
@@ -48,11 +54,21 @@ export type ResourceState = 'registered' | 'open' | 'closing' | ResourceOutcome;
 /**
  * The lifecycle of one resource: `registered → open → closing → closed`,
  * or `failed` (close threw) or `forced` (close missed `closeTimeoutMs` and
- * was abandoned). Entering `closing` runs the `startClose` action, provided
- * by the runtime: it calls the resource's `close()` and sends back
- * `troupe.resource.closed` or `troupe.resource.closeFailed`. (An entry
- * action and two events, not an invoked promise actor per resource: a
- * troupe may close ten thousand of them.)
+ * was abandoned). Entering `closing` runs two named actions:
+ *
+ * - `startClose` calls the resource's `close()` and sends back
+ *   `troupe.resource.closed` or `troupe.resource.closeFailed` (the runtime
+ *   provides it; the default reports `closed` at once);
+ * - `armCloseDeadline` arranges for `troupe.resource.closeTimeout` to arrive
+ *   after `closeTimeoutMs`, and `disarmCloseDeadline` (on leaving `closing`)
+ *   withdraws it. The defaults are XState's delayed `raise` and `cancel`, so
+ *   a standalone actor needs nothing more and runs under a simulated clock.
+ *   The runtime provides its own pair that shares one timer among every
+ *   resource closing at once: a delayed event per actor is the largest cost
+ *   of closing ten thousand resources.
+ *
+ * (Entry actions and events, not an invoked promise actor per resource, for
+ * the same reason.)
  *
  * @example
  * ```ts
@@ -79,6 +95,11 @@ export const resourceMachine = setup({
     startClose: ({ self }) => {
       self.send({ type: 'troupe.resource.closed' });
     },
+    armCloseDeadline: raise(
+      { type: 'troupe.resource.closeTimeout' },
+      { id: CLOSE_DEADLINE_ID, delay: ({ context }) => context.closeTimeoutMs },
+    ),
+    disarmCloseDeadline: cancel(CLOSE_DEADLINE_ID),
     recordError: assign(({ context, event }) => {
       const cause = event.type === 'troupe.resource.closeFailed' ? event.error : 'close failed';
       const data = toErrorData(cause);
@@ -105,9 +126,6 @@ export const resourceMachine = setup({
   },
   guards: {
     openAtOnce: ({ context }) => context.openAtOnce,
-  },
-  delays: {
-    closeTimeout: ({ context }) => context.closeTimeoutMs,
   },
 }).createMachine({
   id: 'resource',
@@ -136,12 +154,13 @@ export const resourceMachine = setup({
       on: { 'troupe.resource.close': 'closing' },
     },
     closing: {
-      entry: 'startClose',
+      entry: ['armCloseDeadline', 'startClose'],
+      exit: 'disarmCloseDeadline',
       on: {
         'troupe.resource.closed': 'closed',
         'troupe.resource.closeFailed': { target: 'failed', actions: 'recordError' },
+        'troupe.resource.closeTimeout': { target: 'forced', actions: 'recordTimeout' },
       },
-      after: { closeTimeout: { target: 'forced', actions: 'recordTimeout' } },
     },
     closed: { type: 'final', entry: assign({ outcome: 'closed' as const }) },
     failed: { type: 'final', entry: assign({ outcome: 'failed' as const }) },

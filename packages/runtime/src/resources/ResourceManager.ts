@@ -11,6 +11,7 @@ import { createActor, type Actor } from 'xstate';
 import { describeValue } from '../describeValue.js';
 import type { InspectOption } from '../inspect.js';
 import type { Logger } from '../logger.js';
+import { DeadlineQueue, type Deadline } from './DeadlineQueue.js';
 
 /** What kind of thing a resource is. Users register `user` resources. */
 export type ResourceKind = 'user' | 'runner' | 'thread' | 'channel';
@@ -99,14 +100,24 @@ interface Node {
   readonly kind: ResourceKind;
   readonly close: () => unknown;
   readonly actor: Actor<typeof resourceMachine>;
-  readonly deps: Set<Node>;
-  readonly dependents: Set<Node>;
+  /** Resources this one uses (closed after it). Few per node: an array. */
+  readonly deps: Node[];
+  /** Resources that use this one; `null` until the first (most have none). */
+  dependents: Set<Node> | null;
   waitingOn: number;
   started: boolean;
   done: boolean;
   startedAt: number;
   onDone: ((node: Node) => void) | null;
+  /** The close deadline while closing. */
+  deadline: Deadline | null;
+  /** `deps` as they were when `closeAll()` began. */
+  closeDeps: readonly Node[];
+  /** How it ended during `closeAll()`. */
+  record: ResourceCloseRecord | null;
 }
+
+const NO_NODES: readonly Node[] = [];
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
@@ -132,7 +143,8 @@ export class ResourceManager implements ResourceRegistry {
   readonly #onError: (error: unknown) => void;
   readonly #onCloseFailure: (record: ResourceCloseRecord) => void;
   readonly #machine: typeof resourceMachine;
-  readonly #nodeOf = new WeakMap<object, Node>();
+  /** One timer for the close deadlines of every resource closing at once. */
+  readonly #deadlines = new DeadlineQueue();
   #closing: Promise<ResourceCloseReport> | null = null;
   #forceClose: (() => void) | null = null;
 
@@ -151,9 +163,23 @@ export class ResourceManager implements ResourceRegistry {
     this.#onCloseFailure = options.onCloseFailure ?? (() => {});
     this.#machine = resourceMachine.provide({
       actions: {
+        armCloseDeadline: ({ self, context }) => {
+          const node = this.#nodeOfActor(self, context.id);
+          if (node === undefined) return;
+          node.deadline = this.#deadlines.add(context.closeTimeoutMs, () => {
+            node.deadline = null;
+            self.send({ type: 'troupe.resource.closeTimeout' });
+          });
+        },
+        disarmCloseDeadline: ({ self, context }) => {
+          const node = this.#nodeOfActor(self, context.id);
+          if (node === undefined || node.deadline === null) return;
+          this.#deadlines.cancel(node.deadline);
+          node.deadline = null;
+        },
         // Entering `closing`: call close() and report back with an event.
-        startClose: ({ self }) => {
-          const node = this.#nodeOf.get(self);
+        startClose: ({ self, context }) => {
+          const node = this.#nodeOfActor(self, context.id);
           const closed = (): void => {
             self.send({ type: 'troupe.resource.closed' });
           };
@@ -283,14 +309,12 @@ export class ResourceManager implements ResourceRegistry {
       for (const depId of s.dependsOn ?? []) {
         const dep = this.#nodes.get(depId);
         if (dep === undefined) continue;
-        node.deps.add(dep);
-        dep.dependents.add(node);
+        link(node, dep);
       }
       for (const userId of s.requiredBy ?? []) {
         const user = this.#nodes.get(userId);
         if (user === undefined) continue;
-        user.deps.add(node);
-        node.dependents.add(user);
+        link(user, node);
       }
     }
     for (const node of created) node.actor.start();
@@ -315,8 +339,8 @@ export class ResourceManager implements ResourceRegistry {
       id: node.id,
       kind: node.kind,
       state: node.actor.getSnapshot().value,
-      dependsOn: [...node.deps].map((d) => d.id),
-      dependents: [...node.dependents].map((d) => d.id),
+      dependsOn: node.deps.map((d) => d.id),
+      dependents: [...(node.dependents ?? [])].map((d) => d.id),
     }));
   }
 
@@ -368,8 +392,11 @@ export class ResourceManager implements ResourceRegistry {
     const nodes = [...this.#nodes.values()];
     // Edges as they are now: a resource released during the close (a thread
     // that exited) is unlinked from the graph but still counted here.
-    const depsOf = new Map<Node, Node[]>(nodes.map((node) => [node, [...node.deps]]));
-    const records = new Map<Node, ResourceCloseRecord>();
+    for (const node of nodes) {
+      node.closeDeps = node.deps.length === 0 ? NO_NODES : node.deps.slice();
+      node.record = null;
+    }
+    const records: ResourceCloseRecord[] = [];
     return new Promise<ResourceCloseReport>((resolve) => {
       let remaining = nodes.length;
       let finished = false;
@@ -379,7 +406,7 @@ export class ResourceManager implements ResourceRegistry {
         this.#forceClose = null;
         // Whatever never finished closing was abandoned at the deadline.
         const forced = nodes
-          .filter((node) => !records.has(node))
+          .filter((node) => node.record === null)
           .map((node): ResourceCloseRecord => ({
             id: node.id,
             kind: node.kind,
@@ -395,7 +422,7 @@ export class ResourceManager implements ResourceRegistry {
           }));
         for (const record of forced) this.#onCloseFailure(record);
         // In the order they finished closing, then whatever never finished.
-        const all: ResourceCloseRecord[] = [...records.values(), ...forced];
+        const all: ResourceCloseRecord[] = [...records, ...forced];
         resolve({
           closed: all.filter((r) => r.outcome === 'closed').length,
           failed: all.filter((r) => r.outcome === 'failed').length,
@@ -408,7 +435,7 @@ export class ResourceManager implements ResourceRegistry {
         return;
       }
       const onDone = (node: Node): void => {
-        if (records.has(node)) return;
+        if (node.record !== null) return;
         const output = node.actor.getSnapshot().output;
         const record: ResourceCloseRecord = {
           id: node.id,
@@ -417,9 +444,10 @@ export class ResourceManager implements ResourceRegistry {
           durationMs: performance.now() - node.startedAt,
           error: output?.error ?? null,
         };
-        records.set(node, record);
+        node.record = record;
+        records.push(record);
         if (record.outcome !== 'closed') this.#onCloseFailure(record);
-        for (const dep of depsOf.get(node) ?? []) {
+        for (const dep of node.closeDeps) {
           dep.waitingOn -= 1;
           if (dep.waitingOn <= 0) this.#start(dep);
         }
@@ -427,7 +455,7 @@ export class ResourceManager implements ResourceRegistry {
         if (remaining === 0) report();
       };
       for (const node of nodes) {
-        node.waitingOn = node.dependents.size;
+        node.waitingOn = node.dependents?.size ?? 0;
         if (node.done) continue;
         const previous = node.onDone;
         node.onDone = (n) => {
@@ -456,8 +484,11 @@ export class ResourceManager implements ResourceRegistry {
   #unlink(node: Node): void {
     if (this.#nodes.get(node.id) !== node) return;
     this.#nodes.delete(node.id);
-    for (const dep of node.deps) dep.dependents.delete(node);
-    for (const user of node.dependents) user.deps.delete(node);
+    for (const dep of node.deps) dep.dependents?.delete(node);
+    for (const user of node.dependents ?? []) {
+      const at = user.deps.indexOf(node);
+      if (at >= 0) user.deps.splice(at, 1);
+    }
   }
 
   #createNode(spec: InternalSpec): Node {
@@ -474,15 +505,17 @@ export class ResourceManager implements ResourceRegistry {
       kind: spec.kind,
       close: spec.close,
       actor,
-      deps: new Set(),
-      dependents: new Set(),
+      deps: [],
+      dependents: null,
       waitingOn: 0,
       started: false,
       done: false,
       startedAt: 0,
       onDone: null,
+      deadline: null,
+      closeDeps: NO_NODES,
+      record: null,
     };
-    this.#nodeOf.set(actor, node);
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status !== 'done' || node.done) return;
@@ -497,6 +530,12 @@ export class ResourceManager implements ResourceRegistry {
     });
     this.#nodes.set(spec.id, node);
     return node;
+  }
+
+  /** The node whose actor is `actor` (an id may be reused once a node is released). */
+  #nodeOfActor(actor: unknown, id: string): Node | undefined {
+    const node = this.#nodes.get(id);
+    return node !== undefined && node.actor === actor ? node : undefined;
   }
 
   #validate(spec: InternalSpec, index: number): void {
@@ -525,6 +564,13 @@ export class ResourceManager implements ResourceRegistry {
       throw invalid(`${spec.id}.closeTimeoutMs`, spec.closeTimeoutMs, 'a positive number of ms');
     }
   }
+}
+
+/** `user` uses `dep`: `user` closes first. */
+function link(user: Node, dep: Node): void {
+  if (user.deps.includes(dep)) return;
+  user.deps.push(dep);
+  (dep.dependents ??= new Set()).add(user);
 }
 
 /**

@@ -19,7 +19,7 @@ export class ResourceDriver implements ModelDriver {
   start(path: ModelPath): Promise<ObservedActor> {
     const types = path.steps.map((s) => s.event.type);
     const fails = types.includes('troupe.resource.closeFailed');
-    const hangs = types.some((t) => t.startsWith('xstate.after.closeTimeout'));
+    const hangs = types.includes('troupe.resource.closeTimeout');
     const openAtOnce = (path.initial.context as { openAtOnce?: boolean }).openAtOnce === true;
     this.#outcomes = new Outcomes();
     const troupe = createTroupe({ health: { enabled: false }, shutdown: { closingMs: 2_000 } });
