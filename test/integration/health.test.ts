@@ -28,6 +28,29 @@ describe('health', () => {
     expect(troupe.health()).toMatchObject({ status: 'stopped', ready: false, phase: 'stopped' });
   });
 
+  it('probeHealth() while a probe is running returns a later probe, with figures from after the call', async () => {
+    const troupe = makeTroupe({
+      shutdown: { drainingMs: 100, abortGraceMs: 50 },
+      health: { intervalMs: 60_000, probeTimeoutMs: 300, thresholds: { hungAfterMs: 10_000 } },
+    });
+    // A thread that never answers keeps each probe open for probeTimeoutMs.
+    const stuck = await troupe.spawnRunner({ id: 'stuck', worker: fixtures.hang, threads: 1 });
+    stuck.run().catch(() => {});
+    const runner = await troupe.spawnRunner({ id: 'ok', worker: fixtures.sleep, threads: 2 });
+    const tasks = Array.from({ length: 4 }, () => runner.run(40));
+    const completedOf = (report: HealthReport): number | undefined =>
+      report.runners.find((r) => r.id === 'ok')?.tasks.completed;
+    const early = troupe.probeHealth();
+    await Promise.all(tasks);
+    const late = troupe.probeHealth();
+    // Callers that arrive while that probe is queued share it.
+    expect(troupe.probeHealth()).toBe(late);
+    expect(late).not.toBe(early);
+    expect(completedOf(await early)).toBe(0);
+    expect(completedOf(await late)).toBe(4);
+    await troupe.shutdown();
+  });
+
   it('a thread busy with synchronous work for a while is not a fault', async () => {
     const troupe = makeTroupe({
       shutdown: { drainingMs: 100, abortGraceMs: 50 },

@@ -123,6 +123,8 @@ export class HealthMonitor {
   readonly #tracking = new WeakMap<Runner, Tracking>();
   #timer: NodeJS.Timeout | null = null;
   #probing: Promise<HealthReport> | null = null;
+  /** The probe that starts once {@link #probing} ends. */
+  #queued: Promise<HealthReport> | null = null;
   #last: HealthReport | null = null;
 
   constructor(host: HealthHost, options: HealthOptions) {
@@ -158,12 +160,34 @@ export class HealthMonitor {
     return fresh ? last : this.#report(this.#host.runners().map((r) => this.#unprobed(r)));
   }
 
-  /** Probes every runner now (one probe at a time) and emits the report. */
+  /**
+   * Probes every runner now (one probe at a time) and emits the report. A
+   * probe already running read its figures before this call, so the caller
+   * gets the next one instead; callers that arrive meanwhile share it.
+   */
   probe(): Promise<HealthReport> {
-    this.#probing ??= this.#probeAll().finally(() => {
-      this.#probing = null;
+    if (this.#queued !== null) return this.#queued;
+    const running = this.#probing;
+    if (running === null) return this.#startProbe();
+    const queued = running.then(
+      () => this.#startQueued(),
+      () => this.#startQueued(),
+    );
+    this.#queued = queued;
+    return queued;
+  }
+
+  #startQueued(): Promise<HealthReport> {
+    this.#queued = null;
+    return this.#startProbe();
+  }
+
+  #startProbe(): Promise<HealthReport> {
+    const probing = this.#probeAll().finally(() => {
+      if (this.#probing === probing) this.#probing = null;
     });
-    return this.#probing;
+    this.#probing = probing;
+    return probing;
   }
 
   async #probeAll(): Promise<HealthReport> {
