@@ -96,6 +96,17 @@ describe('DeadlineQueue (fake clock)', () => {
 });
 
 describe('DeadlineQueue (real clock)', () => {
+  it('its timer does not keep the process alive', () => {
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    const q = new DeadlineQueue();
+    const d = q.add(60_000, () => {});
+    const timer = spy.mock.results.at(-1)?.value as NodeJS.Timeout;
+    spy.mockRestore();
+    expect(timer.hasRef()).toBe(false);
+    q.cancel(d);
+    expect(q.size).toBe(0);
+  });
+
   it('fires no earlier than asked', async () => {
     const q = new DeadlineQueue();
     const started = performance.now();

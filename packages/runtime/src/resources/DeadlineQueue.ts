@@ -20,7 +20,8 @@ interface Lane {
  * themselves. Deadlines of the same duration expire in the order they were
  * added, so each duration keeps a FIFO lane (as Node's own timer lists do):
  * adding and cancelling are O(1), and a single timer is armed for the
- * earliest live head. With nothing pending, no timer is left behind.
+ * earliest live head. With nothing pending, no timer is left behind, and
+ * the one timer is unref'd.
  */
 export class DeadlineQueue {
   readonly #lanes = new Map<number, Lane>();
@@ -78,6 +79,10 @@ export class DeadlineQueue {
       },
       Math.max(0, at - performance.now()),
     );
+    // A deadline never keeps the process alive by itself: during a shutdown
+    // the coordinator's phase deadline does, and a close abandoned at the
+    // closing deadline must not hold the process for its own closeTimeoutMs.
+    this.#timer.unref();
   }
 
   #onTimer(): void {
