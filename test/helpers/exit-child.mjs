@@ -16,7 +16,7 @@ stream.on('event', () => {});
 await Promise.all([sleep.run(10), stream.run({ prompt: 'x', chunks: 5 }, { handler: 'generate' })]);
 await crash.run({ code: 3 }).catch(() => {});
 const late = [sleep.run(200), sleep.run(300)];
-await stream.probe(500);
+await troupe.probeHealth();
 const report = await troupe.shutdown({ reason: 'child done' });
 await Promise.all(late);
 process.stdout.write(

@@ -84,7 +84,7 @@ describe('Channel', () => {
     const t0 = performance.now();
     await expect(channel.call('ping')).rejects.toMatchObject({
       code: 'ERR_CHANNEL_CLOSED',
-      context: { channelId: 'c', operation: 'ping' },
+      context: { channelId: 'c', operation: 'channel', method: 'ping' },
     });
     expect(performance.now() - t0).toBeLessThan(20);
   });

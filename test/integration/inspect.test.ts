@@ -16,14 +16,17 @@ describe('inspection', () => {
     const idOf = (e: InspectionEvent): string => (e.actorRef as unknown as { id: string }).id;
     const actorIds = new Set(events.filter((e) => e.type === '@xstate.actor').map(idOf));
     expect(actorIds).toContain('runner:llm-0');
-    expect(actorIds).toContain('troupe:shutdown');
+    expect(actorIds).toContain('shutdown');
+    expect(actorIds).toContain('supervisor');
+    expect(actorIds).toContain('resource:db');
+    expect([...actorIds].some((id) => id.startsWith('channel:llm-0/'))).toBe(true);
     const machineIds = new Set(
       events
         .filter((e) => e.type === '@xstate.actor')
         .map((e) => (e.actorRef.getSnapshot() as { machine?: { id: string } }).machine?.id)
         .filter((id) => id !== undefined),
     );
-    expect([...machineIds].sort()).toEqual(['channel', 'resource', 'runner', 'shutdown']);
+    expect([...machineIds].sort()).toEqual(['channel', 'resource', 'runner', 'shutdown', 'supervisor']);
     const runnerEvents = events
       .filter((e) => e.type === '@xstate.event' && idOf(e) === 'runner:llm-0')
       .map((e) => (e as { event: { type: string } }).event.type);

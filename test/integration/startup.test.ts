@@ -57,7 +57,7 @@ describe('runner startup', () => {
       troupe.spawnRunner({ worker: fixtures.crashOnLoad, threads: 2 }),
     );
     expect(error.code).toBe('ERR_RUNNER_STARTUP');
-    expect(error.message).toMatch(/exited with code 1 during startup/);
+    expect(error.message).toMatch(/failed to start: thread \d+ .*exited with code 1/);
     const report = await troupe.shutdown();
     // piscina would keep replacing initial threads that die while loading;
     // Troupe tears the pool down at the first failure.

@@ -169,7 +169,7 @@ describe('run()', () => {
     });
     const result = await runner.run({ prompt: 'x', chunks: 2 }, { handler: 'generate' });
     expect(result).toMatchObject({ chunks: 2 });
-    expect(codes).toContain('ERR_UNKNOWN');
+    expect(codes).toContain('ERR_LISTENER_FAILED');
   });
 
   it('emits task:settled with timing only when someone listens', async () => {

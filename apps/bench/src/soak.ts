@@ -4,7 +4,8 @@
 // resources; then a graceful shutdown. Passes (exit code 0) only if no task
 // was lost, RSS grew < 20% after warm-up, nothing went unhandled and no
 // thread leaked; the process must then exit on its own.
-import { createTroupe, mulberry32, type Runner, type ShutdownReport } from '@troupe/runtime';
+import { mulberry32 } from '@troupe/core';
+import { createTroupe, type Runner, type ShutdownReport } from '@troupe/runtime';
 import { checkLeaks, snapshotHandles } from '@troupe/testing';
 import { readConfig } from './soak/config.js';
 import { FaultInjector, type PlannedTask, type RunnerName } from './soak/FaultInjector.js';

@@ -1,54 +1,51 @@
+import { availableParallelism } from 'node:os';
 import {
   InvalidConfigError,
-  ShutdownInProgressError,
+  ListenerFailedError,
   createNodeId,
   fromErrorData,
   idSequence,
-  toErrorData,
   type Classifier,
-  type ErrorCode,
-  type ErrorData,
-  type Severity,
-  type UnhealthyError,
   type RunnerState,
   type ShutdownPhase,
-  type TroupeError,
   type TroupeErrorContext,
+  type UnhealthyError,
 } from '@troupe/core';
-import { EventEmitter } from 'eventemitter3';
-import type { z } from 'zod';
-import {
-  ErrorHandler,
-  type ErrorRecord,
-  type ErrorRegistry,
-  type Resolution,
-} from './errors/ErrorHandler.js';
-import type { InspectOption } from './inspect.js';
+import { shutdownRefusal } from './admission/refusal.js';
+import { ErrorHandler, type ErrorRecord, type ErrorRegistry } from './errors/ErrorHandler.js';
+import { TroupeEmitter } from './events/TroupeEmitter.js';
+import { HealthMonitor, type HealthReport, type ProbeTarget } from './health/HealthMonitor.js';
+import type { ActorView } from './inspection/ActorView.js';
+import type { InspectOption } from './inspection/InspectOption.js';
+import { safeObserver } from './inspection/safeObserver.js';
 import { silentLogger, type Logger } from './logger.js';
-import { resolveRunnerSpec, type RunnerSpec } from './options/resolveRunnerSpec.js';
-import type { troupeOptionsSchema } from './options/schemas.js';
+import { parseWith } from './options/parse.js';
+import { resolveRunnerSpec } from './options/resolveRunnerSpec.js';
+import { troupeOptionsSchema } from './options/schemas.js';
+import type { RunnerSpec, TroupeOptions } from './options/TroupeOptions.js';
 import {
   ResourceManager,
-  type ResourceCloseRecord,
   type ResourceCloseReport,
   type ResourceRegistry,
 } from './resources/ResourceManager.js';
-import { Runner } from './runner/Runner.js';
-import type { RunnerHost, RunnerStats, TaskSettledEvent } from './runner/types.js';
-import { HealthMonitor, type HealthReport } from './health/HealthMonitor.js';
-import { ShutdownCoordinator, type PhaseTiming } from './shutdown/ShutdownCoordinator.js';
-
-// Listeners are stored by identity only; their argument types do not matter here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyListener = (...args: any[]) => void;
-
-/** Parsed troupe options. */
-export type ResolvedTroupeOptions = z.output<typeof troupeOptionsSchema>;
+import { runnerFacade, type Runner } from './runner/Runner.js';
+import { RunnerCore, type RunnerSummary } from './runner/RunnerCore.js';
+import type { RunnerHost } from './runner/RunnerHost.js';
+import type { RunnerStats, TaskSettledEvent } from './runner/types.js';
+import {
+  ShutdownCoordinator,
+  type ShutdownGate,
+  type ShutdownSnapshot,
+} from './shutdown/ShutdownCoordinator.js';
+import { shutdownReport, type ShutdownReport, type TaskTotals } from './shutdown/shutdownReport.js';
+import { StartGate } from './startup/StartGate.js';
+import { Supervisor, type Alert } from './supervision/Supervisor.js';
 
 /** `runner:state` event payload. */
 export interface RunnerStateEvent {
   readonly runnerId: string;
   readonly state: RunnerState;
+  /** Null for a runner's first state (`starting`). */
   readonly previous: RunnerState | null;
 }
 
@@ -57,19 +54,6 @@ export interface ShutdownPhaseEvent {
   readonly phase: ShutdownPhase;
   readonly previous: ShutdownPhase;
   readonly reason: string;
-}
-
-/** An alert: something persistent needs a human. */
-export interface Alert {
-  /** `escalation`: an error whose action is ESCALATE (e.g. a runner hit its restart limit). */
-  readonly kind: 'escalation' | 'health';
-  readonly severity: Severity;
-  readonly code: ErrorCode | null;
-  readonly message: string;
-  readonly runnerId?: string;
-  readonly error?: ErrorData;
-  /** What the troupe does about it. */
-  readonly decision: 'degrade' | 'shutdown' | 'restart' | 'stop' | 'none';
 }
 
 /** Typed events of `troupe.on(...)`. */
@@ -82,114 +66,165 @@ export interface TroupeEvents {
   'shutdown:phase': [event: ShutdownPhaseEvent];
 }
 
-/** Task counts in a {@link ShutdownReport}. */
-export interface ShutdownTaskCounts {
-  /** Every `run()` call over the troupe's life. */
-  readonly submitted: number;
-  readonly completed: number;
-  readonly failed: number;
-  readonly aborted: number;
-  /** Refused at admission (including during shutdown). */
-  readonly rejected: number;
-  /** Tasks in flight (or held) when SIGNALING began: each was drained or aborted. */
-  readonly inFlightAtSignal: number;
-  /** What became of the tasks in flight at SIGNALING. */
-  readonly drained: {
-    readonly completed: number;
-    readonly failed: number;
-    readonly aborted: number;
-  };
-}
-
-/** What `troupe.shutdown()` resolves with. Plain data: log it, publish it. */
-export interface ShutdownReport {
-  readonly nodeId: string;
-  readonly reason: string;
-  /** Epoch ms when shutdown began. */
-  readonly startedAt: number;
-  readonly durationMs: number;
-  /** A deadline was missed somewhere: something was aborted or force-closed. */
-  readonly forced: boolean;
-  readonly phases: Readonly<Record<'signaling' | 'draining' | 'closing', PhaseTiming>>;
-  readonly tasks: ShutdownTaskCounts;
-  readonly resources: {
-    readonly closed: number;
-    readonly failed: number;
-    readonly forced: number;
-    readonly details: readonly ResourceCloseRecord[];
-  };
-  readonly runners: readonly {
-    readonly id: string;
-    readonly state: RunnerState;
-    readonly restarts: number;
-    /** Its drain or close missed a deadline. */
-    readonly forced: boolean;
-  }[];
-  readonly threads: { readonly started: number; readonly exited: number; readonly leaked: number };
-  readonly errors: readonly ErrorData[];
-}
-
 /** Options of `troupe.shutdown()`. */
 export interface ShutdownOptions {
   readonly reason?: string;
+  /**
+   * Awaited before each phase is left, once the phase's own work is done,
+   * under the same deadlines: lets an outside party (a cluster) step this
+   * troupe through the phases in unison with others. Only the first
+   * `shutdown()` call's gate counts.
+   */
+  readonly gate?: ShutdownGate;
+}
+
+interface Live {
+  readonly core: RunnerCore;
+  readonly runner: Runner;
+}
+
+const ZERO: TaskTotals = { submitted: 0, completed: 0, failed: 0, aborted: 0, rejected: 0 };
+
+function addStats(into: TaskTotals, stats: RunnerStats): TaskTotals {
+  return {
+    submitted: into.submitted + stats.submitted,
+    completed: into.completed + stats.completed,
+    failed: into.failed + stats.failed,
+    aborted: into.aborted + stats.aborted,
+    rejected: into.rejected + stats.rejected,
+  };
+}
+
+/** A failed runner as the health monitor sees it once its threads are gone. */
+function failedTarget(summary: RunnerSummary, threadCount: number): ProbeTarget {
+  return {
+    id: summary.id,
+    state: summary.state,
+    threadCount,
+    threadIds: [],
+    stats: () => summary.stats,
+    probe: () => Promise.resolve([]),
+    runTime: () => null,
+  };
 }
 
 /**
  * The root of a Troupe: spawns supervised runners, owns the resource
- * manager, the error handler and the shutdown coordinator, and emits typed
- * lifecycle events. Create it with `createTroupe()`.
+ * manager, the error handler, the supervisor and the shutdown coordinator,
+ * and emits typed lifecycle events. It wires them together and decides
+ * nothing itself: admission, restarts, escalation, recovery and the
+ * shutdown phases are the statecharts'. Create it with `createTroupe()`.
  */
 export class Troupe {
   readonly nodeId: string;
-  readonly #options: ResolvedTroupeOptions;
+  readonly #options: ReturnType<typeof parseTroupeOptions>;
   readonly #logger: Logger;
   readonly #inspect: InspectOption | undefined;
-  readonly #events = new EventEmitter<TroupeEvents>();
-  readonly #onceWrappers = new WeakMap<AnyListener, AnyListener>();
-  readonly #runners = new Map<string, Runner>();
-  readonly #everyRunner: Runner[] = [];
+  readonly #events: TroupeEmitter<TroupeEvents>;
+  readonly #runners = new Map<string, Live>();
+  /** Failed runners, reported by health (and the shutdown report) until their id is spawned again. */
+  readonly #failed = new Map<string, { target: ProbeTarget; summary: RunnerSummary }>();
   readonly #resources: ResourceManager;
   readonly #errors: ErrorHandler;
+  readonly #supervisor: Supervisor;
   readonly #coordinator: ShutdownCoordinator;
-  readonly #nextRunnerId: () => string;
   readonly #health: HealthMonitor;
+  readonly #startGate: StartGate;
+  readonly #nextRunnerId: () => string;
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
-  #refusal: TroupeError | null = null;
-  #shutdown: Promise<ShutdownReport> | null = null;
-  #reason = 'shutdown';
+  readonly #report: Promise<ShutdownReport>;
+  readonly #host: RunnerHost;
+  /** Task counts and threads of runners that are gone. */
+  #gone: { tasks: TaskTotals; started: number; exited: number } = {
+    tasks: ZERO,
+    started: 0,
+    exited: 0,
+  };
+  #reason: string | null = null;
   #wantsTaskEvents = false;
-  #atSignal: { inFlight: number; completed: number; failed: number; aborted: number } | null = null;
+  #atSignal: (TaskTotals & { unsettled: number }) | null = null;
+  #atSignalRunners: Live[] = [];
   #closeReport: ResourceCloseReport | null = null;
 
-  /** @internal Use `createTroupe()`. */
-  constructor(options: ResolvedTroupeOptions) {
-    this.#options = options;
-    this.nodeId = options.nodeId ?? createNodeId();
-    this.#logger = options.logger ?? silentLogger;
-    this.#inspect = options.inspect;
+  /** Use `createTroupe()`; `new Troupe(options)` is the same. */
+  constructor(options: TroupeOptions = {}) {
+    const resolved = parseTroupeOptions(options);
+    this.#options = resolved;
+    this.nodeId = resolved.nodeId ?? createNodeId();
+    this.#logger = resolved.logger ?? silentLogger;
+    this.#inspect =
+      resolved.inspect === undefined
+        ? undefined
+        : safeObserver(resolved.inspect, (error) => {
+            this.#listenerFailed(error, 'inspect', {});
+          });
     this.#nextRunnerId = idSequence(`${this.nodeId}/runner`);
+    this.#startGate = new StartGate(
+      resolved.maxConcurrentStarts ?? Math.max(2, availableParallelism() * 2),
+    );
+    this.#events = new TroupeEmitter<TroupeEvents>({
+      onListenerError: (error, event) => {
+        if (event === 'error') {
+          // Reporting it would call the 'error' listeners again.
+          this.#logger.error({ err: error }, "an 'error' listener threw");
+          return;
+        }
+        this.#listenerFailed(error, `troupe.on('${event}')`, {});
+      },
+      onChange: () => {
+        this.#wantsTaskEvents = this.#events.listenerCount('task:settled') > 0;
+      },
+    });
     this.#errors = new ErrorHandler({
       logger: this.#logger,
-      ringSize: options.errors.ringSize,
-      windowMs: options.errors.windowMs,
-      policies: options.errors.policies,
-      ...(options.errors.classify === undefined
+      ringSize: resolved.errors.ringSize,
+      windowMs: resolved.errors.windowMs,
+      policies: resolved.errors.policies,
+      ...(resolved.errors.classify === undefined
         ? {}
-        : { classify: options.errors.classify as unknown as Classifier }),
+        : { classify: resolved.errors.classify as unknown as Classifier }),
       emit: (record) => {
-        this.#emit('error', record);
+        this.#events.emit('error', record);
       },
       escalate: (record) => {
-        this.#escalate(record);
+        this.#supervisor.escalate(record);
       },
       phase: () => this.#coordinator.phase,
+    });
+    this.#supervisor = new Supervisor({
+      escalation: resolved.errors.escalation,
+      recovery: resolved.health.recovery,
+      inspect: this.#inspect,
+      onError: (error) => {
+        this.#reportError(error, { component: 'supervisor', operation: 'actor' });
+      },
+      effects: {
+        alert: (alert) => {
+          this.#logger[alert.kind === 'health' ? 'warn' : 'error']({ alert }, `alert: ${alert.message}`);
+          this.#events.emit('alert', alert);
+        },
+        beginShutdown: (reason) => {
+          void this.shutdown({ reason });
+        },
+        restartRunner: (runnerId, error, record) => {
+          this.#runners.get(runnerId)?.core.restart(error, record);
+        },
+        stopRunner: (runnerId) => {
+          this.#runners
+            .get(runnerId)
+            ?.core.stop()
+            .catch((error: unknown) => {
+              this.#reportError(error, { component: 'health', operation: 'probe', runnerId });
+            });
+        },
+      },
     });
     this.#resources = new ResourceManager({
       logger: this.#logger,
       ...(this.#inspect === undefined ? {} : { inspect: this.#inspect }),
       isReserved: (id) => this.#runners.has(id),
       onError: (error) => {
-        this.#report(error, { component: 'resources' });
+        this.#reportError(error, { component: 'resources', operation: 'open' });
       },
       onCloseFailure: (closed) => {
         const error =
@@ -203,60 +238,96 @@ export class Troupe {
         this.#errors.resolve([record], 'cleanup');
       },
     });
-    const { signalingMs, drainingMs, closingMs, forceMs } = options.shutdown;
+    const { signalingMs, drainingMs, closingMs, forceMs } = resolved.shutdown;
     this.#coordinator = new ShutdownCoordinator({
       deadlines: { signalingMs, drainingMs, closingMs, forceMs },
       inspect: this.#inspect,
       work: {
-        signal: (reason) => this.#signalPhase(reason),
-        drain: () => this.#drainPhase(),
-        forceDrain: () => this.#forceDrainPhase(),
+        signal: () => this.#signalPhase(),
+        drain: () => this.#each((core) => core.drained()),
+        forceDrain: () => this.#each((core) => core.abortDrain()),
         close: () => this.#closePhase(),
         forceClose: () => this.#forceClosePhase(),
       },
       onPhase: (phase, previous) => {
         this.#logger.info({ nodeId: this.nodeId, phase, previous }, 'shutdown phase');
-        this.#emit('shutdown:phase', { phase, previous, reason: this.#reason });
+        this.#events.emit('shutdown:phase', { phase, previous, reason: this.#reason ?? 'shutdown' });
       },
       onError: (error) => {
-        this.#report(error, { component: 'shutdown' });
+        this.#reportError(error, { component: 'shutdown', operation: 'shutdown' });
       },
     });
+    this.#report = this.#coordinator.outcome.then((outcome) => {
+      for (const [signal, handler] of this.#signalHandlers) process.off(signal, handler);
+      this.#signalHandlers.clear();
+      this.#supervisor.stop();
+      const report = shutdownReport({
+        nodeId: this.nodeId,
+        outcome,
+        close: this.#closeReport,
+        runners: [
+          ...[...this.#failed.values()].map(({ summary }) => ({
+            id: summary.id,
+            state: summary.state,
+            restarts: summary.restarts,
+            forced: summary.forced,
+          })),
+          ...this.#atSignalRunners.map(({ core }) => ({
+            id: core.id,
+            state: core.state,
+            restarts: core.stats().restarts,
+            forced: core.forced,
+          })),
+        ],
+        tasks: this.#totals(),
+        atSignal: this.#atSignal,
+        threads: this.#threadTotals(),
+      });
+      this.#logger.info(
+        { report: { ...report, resources: { ...report.resources, details: undefined } } },
+        'shutdown complete',
+      );
+      return report;
+    });
+    this.#host = this.#makeHost();
     this.#health = new HealthMonitor(
       {
         logger: this.#logger,
-        runners: () =>
-          this.#everyRunner.filter((r) => this.#runners.get(r.id) === r || r.state === 'failed'),
+        runners: () => [
+          ...[...this.#runners.values()].map(({ core }) => core),
+          ...[...this.#failed.values()].map(({ target }) => target),
+        ],
         errorRatePerMin: (runnerId) => this.#errors.ratePerMin(runnerId),
-        resourceFailed: (runner) =>
-          [...runner.dependsOn, ...runner.threadIds.map((t) => `${runner.id}/thread-${t}`)].some(
-            (id) => {
-              const state = this.#resources.state(id);
-              return state === 'failed' || state === 'forced';
-            },
-          ),
+        resourceFailed: (target) => {
+          const ids = [
+            ...(this.#runners.get(target.id)?.core.spec.dependsOn ?? []),
+            ...target.threadIds.map((t) => `${target.id}/thread-${t}`),
+          ];
+          return ids.some((id) => {
+            const state = this.#resources.state(id);
+            return state === 'failed' || state === 'forced';
+          });
+        },
         phase: () => this.#coordinator.phase,
         ready: () => this.ready,
         emitReport: (report) => {
-          this.#emit('health', report);
+          this.#events.emit('health', report);
         },
-        onPersistentlyUnhealthy: (runner, _health, error) => {
-          this.#onUnhealthy(runner, error);
+        onPersistentlyUnhealthy: (target, _health, error) => {
+          this.#unhealthy(target.id, error);
         },
       },
-      options.health,
+      resolved.health,
     );
     this.#health.start();
-    for (const signal of options.signals) {
+    for (const signal of resolved.signals) {
       const handler = (): void => {
-        if (this.#shutdown !== null) {
+        if (this.#coordinator.phase !== 'running') {
           this.#logger.warn({ signal }, 'signal received again: shutdown already in progress');
           return;
         }
         this.#logger.info({ signal }, 'signal received: shutting down');
-        this.shutdown({ reason: signal }).catch((error: unknown) => {
-          this.#report(error, { component: 'shutdown', operation: signal });
-        });
+        void this.shutdown({ reason: signal });
       };
       this.#signalHandlers.set(signal, handler);
       process.on(signal, handler);
@@ -268,9 +339,9 @@ export class Troupe {
     return this.#coordinator.phase;
   }
 
-  /** Readiness: true while running and no shutdown has begun. */
+  /** Readiness: true until the shutdown begins (the coordinator's `ready` tag). */
   get ready(): boolean {
-    return this.#refusal === null;
+    return this.#coordinator.ready;
   }
 
   /** The resource manager: register resources to close in dependency order. */
@@ -285,47 +356,34 @@ export class Troupe {
 
   /** Live runners (not yet stopped or failed). */
   get runners(): readonly Runner[] {
-    return [...this.#runners.values()];
+    return [...this.#runners.values()].map(({ runner }) => runner);
   }
 
   /** The live runner with this id, if any. */
   runner(id: string): Runner | undefined {
-    return this.#runners.get(id);
+    return this.#runners.get(id)?.runner;
   }
 
-  /** The shutdown coordinator's statechart actor (for inspection). */
-  get shutdownActor(): ShutdownCoordinator['actor'] {
-    return this.#coordinator.actor;
+  /** The shutdown coordinator's statechart, read-only. */
+  get shutdownActor(): ActorView<ShutdownSnapshot> {
+    return this.#coordinator.view;
   }
 
   /** Subscribes to a typed lifecycle event. */
   on<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
     this.#events.on(event, listener);
-    this.#listenersChanged();
     return this;
   }
 
-  /** Subscribes once. */
+  /** Subscribes once (per event: the same listener may be `once` on several). */
   once<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
-    const wrapper = (...args: TroupeEvents[E]): void => {
-      this.off(event, listener);
-      listener(...args);
-    };
-    this.#onceWrappers.set(listener as AnyListener, wrapper as AnyListener);
-    this.#events.on(event, wrapper);
-    this.#listenersChanged();
+    this.#events.once(event, listener);
     return this;
   }
 
   /** Unsubscribes (also a listener added with `once`). */
   off<E extends keyof TroupeEvents>(event: E, listener: (...args: TroupeEvents[E]) => void): this {
-    const wrapper = this.#onceWrappers.get(listener as AnyListener);
-    if (wrapper !== undefined) {
-      this.#onceWrappers.delete(listener as AnyListener);
-      this.#events.off(event, wrapper as never);
-    }
     this.#events.off(event, listener);
-    this.#listenersChanged();
     return this;
   }
 
@@ -337,7 +395,7 @@ export class Troupe {
    * `ERR_SHUTDOWN_IN_PROGRESS`.
    */
   async spawnRunner(spec: RunnerSpec): Promise<Runner> {
-    if (this.#refusal !== null) throw this.#refusal;
+    if (this.phase !== 'running') throw shutdownRefusal(this.nodeId, this.phase, this.#reason);
     const resolved = resolveRunnerSpec(
       spec,
       this.#options.runnerDefaults,
@@ -350,27 +408,31 @@ export class Troupe {
         { context: { component: 'config', field: 'spec.id', value: id } },
       );
     }
-    const runner = new Runner(id, resolved, this.#host);
+    const core = new RunnerCore(id, resolved, this.#host);
     // Registering the runner's resource reserves its id and checks dependsOn.
     this.#resources.registerInternal([
       {
         id,
         kind: 'runner',
         dependsOn: resolved.dependsOn,
-        close: () => runner.closeNow(),
+        close: () => core.close(),
         closeTimeoutMs: this.#options.shutdown.closingMs,
       },
     ]);
-    this.#runners.set(id, runner);
-    this.#everyRunner.push(runner);
+    const live: Live = { core, runner: runnerFacade(core) };
+    this.#runners.set(id, live);
+    this.#failed.delete(id);
+    void core.final.then(() => {
+      this.#onFinal(live);
+    });
     try {
-      await runner.start();
+      await core.start();
     } catch (error) {
       await this.#resources.release(id);
       throw error;
     }
     this.#resources.markOpen(id);
-    return runner;
+    return live.runner;
   }
 
   /**
@@ -387,15 +449,16 @@ export class Troupe {
   }
 
   /**
-   * Shuts everything down: SIGNALING (admission closes, runners told),
-   * DRAINING (tasks accepted earlier finish; aborted at the deadline),
-   * CLOSING (teardown, resources in dependency order, threads exit, ports
-   * close). Idempotent: every call gets the same promise. Resolves with the
-   * {@link ShutdownReport} once every thread exited and every port closed.
+   * Shuts everything down: SIGNALING (admission closes, runners told and
+   * acknowledging), DRAINING (tasks accepted earlier finish; aborted at the
+   * deadline), CLOSING (teardown, resources in dependency order, threads
+   * exit, ports close). Idempotent: every call gets the same promise, which
+   * resolves with the {@link ShutdownReport} once every thread exited.
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
-    this.#shutdown ??= this.#runShutdown(options.reason ?? 'shutdown');
-    return this.#shutdown;
+    this.#reason ??= options.reason ?? 'shutdown';
+    this.#coordinator.begin(this.#reason, options.gate);
+    return this.#report;
   }
 
   /** `await using troupe = createTroupe()` shuts it down at scope exit. */
@@ -403,9 +466,9 @@ export class Troupe {
     await this.shutdown({ reason: 'dispose' });
   }
 
-  // ---- internals -------------------------------------------------------------
+  // ---- wiring ------------------------------------------------------------------
 
-  get #host(): RunnerHost {
+  #makeHost(): RunnerHost {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below reads live state
     const troupe = this;
     return {
@@ -413,15 +476,24 @@ export class Troupe {
       logger: this.#logger,
       inspect: this.#inspect,
       resources: this.#resources,
+      startGate: this.#startGate,
       signalingMs: this.#options.shutdown.signalingMs,
       drainingMs: this.#options.shutdown.drainingMs,
-      abortGraceMs: this.#options.shutdown.abortGraceMs,
       get wantsTaskEvents() {
         return troupe.#wantsTaskEvents;
       },
-      reportError: (error, context) => this.#report(error, context),
-      resolveErrors: (records, how: Resolution) => {
+      retryBackoff: {
+        baseMs: this.#options.errors.retry.baseMs,
+        capMs: this.#options.errors.retry.capMs,
+      },
+      phase: () => this.#coordinator.phase,
+      shutdownReason: () => this.#reason,
+      reportError: (error, context) => this.#reportError(error, context),
+      resolveErrors: (records, how) => {
         this.#errors.resolve(records, how);
+      },
+      listenerFailed: (error, listener, context) => {
+        this.#listenerFailed(error, listener, context);
       },
       isRetryable: (error, context) => {
         const { action } = this.#errors.classify(error, {
@@ -431,236 +503,113 @@ export class Troupe {
         });
         return action === 'RETRY' || action === 'RESTART';
       },
-      retryBackoff: {
-        baseMs: this.#options.errors.retry.baseMs,
-        capMs: this.#options.errors.retry.capMs,
-      },
       emitState: (runnerId, state, previous) => {
-        this.#emit('runner:state', { runnerId, state, previous });
+        this.#events.emit('runner:state', { runnerId, state, previous });
       },
       emitTaskSettled: (event) => {
-        this.#emit('task:settled', event);
+        this.#events.emit('task:settled', event);
       },
-      onFinal: (runnerId) => {
-        this.#runners.delete(runnerId);
+      refusedAfterFinal: () => {
+        const tasks = this.#gone.tasks;
+        this.#gone = {
+          ...this.#gone,
+          tasks: { ...tasks, submitted: tasks.submitted + 1, rejected: tasks.rejected + 1 },
+        };
       },
-      refusal: () => this.#refusal,
     };
   }
 
-  /**
-   * Emits to each listener on its own: a listener that throws is reported
-   * (an 'error' listener that throws is logged) and the others still run.
-   */
-  #emit<E extends keyof TroupeEvents>(event: E, ...args: TroupeEvents[E]): void {
-    for (const listener of this.#events.listeners(event)) {
-      try {
-        (listener as (...a: TroupeEvents[E]) => void)(...args);
-      } catch (error) {
-        if (event === 'error') {
-          this.#logger.error({ err: error }, "an 'error' listener threw");
-        } else {
-          this.#report(error, { component: 'events', operation: event });
-        }
-      }
-    }
-  }
-
-  #listenersChanged(): void {
-    const wants = this.#events.listenerCount('task:settled') > 0;
-    if (wants === this.#wantsTaskEvents) return;
-    this.#wantsTaskEvents = wants;
-    for (const runner of this.#runners.values()) runner.refreshFastPath();
-  }
-
-  #report(error: unknown, context: TroupeErrorContext): ErrorRecord {
+  #reportError(error: unknown, context: TroupeErrorContext): ErrorRecord {
     return this.#errors.report(error, { ...context, phase: this.phase });
   }
 
-  #onUnhealthy(runner: Runner, error: UnhealthyError): void {
-    const recovery = this.#options.health.recovery;
-    const record = this.#report(error, {
-      component: 'health',
-      operation: 'probe',
-      runnerId: runner.id,
-    });
-    const alert: Alert = {
-      kind: 'health',
-      severity: record.severity,
-      code: record.code,
-      message: record.message,
-      runnerId: runner.id,
-      error: toErrorData(error),
-      decision: recovery,
+  #listenerFailed(error: unknown, listener: string, context: TroupeErrorContext): void {
+    const why = error instanceof Error ? error.message : String(error);
+    this.#reportError(
+      new ListenerFailedError(`a listener threw (${listener}): ${why}`, {
+        cause: error,
+        context: { ...context, listener, operation: 'listen' },
+      }),
+      { ...context, component: 'events', operation: 'listen' },
+    );
+  }
+
+  #unhealthy(runnerId: string, error: UnhealthyError): void {
+    const record = this.#reportError(error, { component: 'health', operation: 'probe', runnerId });
+    this.#supervisor.unhealthy(runnerId, error, record);
+  }
+
+  #onFinal(live: Live): void {
+    const { core } = live;
+    if (this.#runners.get(core.id) === live) this.#runners.delete(core.id);
+    const summary = core.summary;
+    if (summary === null) return;
+    this.#gone = {
+      tasks: addStats(this.#gone.tasks, summary.stats),
+      started: this.#gone.started + summary.threads.started,
+      exited: this.#gone.exited + summary.threads.exited,
     };
-    this.#logger.warn({ alert }, `alert: ${error.message}`);
-    this.#emit('alert', alert);
-    if (recovery === 'restart') {
-      runner.requestRestart(error, record);
-    } else if (recovery === 'stop') {
-      runner.stop().catch((stopError: unknown) => {
-        this.#report(stopError, { component: 'health', operation: 'stop', runnerId: runner.id });
-      });
+    if (this.#coordinator.phase !== 'running') return;
+    // It ended on its own (failed, or a normal exit): its id is free again.
+    void this.#resources.release(core.id);
+    if (summary.state === 'failed') {
+      this.#failed.set(core.id, { target: failedTarget(summary, core.spec.threads), summary });
+    } else {
+      this.#errors.forget(core.id);
     }
   }
 
-  #escalate(record: ErrorRecord): void {
-    const runnerId = record.context.runnerId;
-    const shutdown =
-      record.severity === 'CRITICAL' &&
-      this.#options.errors.escalation === 'shutdown' &&
-      this.#refusal === null;
-    const alert: Alert = {
-      kind: 'escalation',
-      severity: record.severity,
-      code: record.code,
-      message: record.message,
-      ...(typeof runnerId === 'string' ? { runnerId } : {}),
-      error: toErrorData(record.error),
-      decision: shutdown ? 'shutdown' : record.severity === 'CRITICAL' ? 'degrade' : 'none',
-    };
-    this.#logger.error({ alert }, `alert: ${record.message}`);
-    this.#emit('alert', alert);
-    if (shutdown) {
-      this.shutdown({
-        reason: `escalation: ${record.code}${typeof runnerId === 'string' ? ` (${runnerId})` : ''}`,
-      }).catch((error: unknown) => {
-        this.#logger.error({ err: error }, 'escalated shutdown failed');
-      });
-    }
+  #live(): RunnerCore[] {
+    return [...this.#runners.values()].map(({ core }) => core);
   }
 
-  async #runShutdown(reason: string): Promise<ShutdownReport> {
-    this.#reason = reason;
+  #totals(): TaskTotals {
+    let totals = this.#gone.tasks;
+    for (const core of this.#live()) totals = addStats(totals, core.stats());
+    return totals;
+  }
+
+  #threadTotals(): { started: number; exited: number } {
+    let { started, exited } = this.#gone;
+    for (const core of this.#live()) {
+      started += core.threadCounts.started;
+      exited += core.threadCounts.exited;
+    }
+    return { started, exited };
+  }
+
+  async #each(work: (core: RunnerCore) => Promise<void>): Promise<void> {
+    await Promise.all(this.#live().map(work));
+  }
+
+  // ---- the work of the shutdown phases -------------------------------------------
+
+  async #signalPhase(): Promise<void> {
     this.#health.stop();
-    this.#refusal = new ShutdownInProgressError(
-      `troupe ${this.nodeId} is shutting down (${reason}): no new work is accepted`,
-      { context: { component: 'troupe', phase: 'signaling', reason } },
-    );
-    // Admission closes now, before anyone hears of the SIGNALING phase.
-    for (const runner of this.#runners.values()) runner.closeAdmission(this.#refusal);
-    const outcome = await this.#coordinator.begin(reason);
-    const runners = this.#everyRunner;
-    // Every thread must have exited before we report; the phases guarantee
-    // it, this is a bounded last check.
-    await Promise.race([
-      Promise.allSettled(runners.map((r) => r.threadsExited())),
-      new Promise((resolve) => setTimeout(resolve, this.#options.shutdown.forceMs).unref()),
-    ]);
-    for (const [signal, handler] of this.#signalHandlers) process.off(signal, handler);
-    this.#signalHandlers.clear();
-    const totals = sumStats(runners.map((r) => r.stats()));
-    const atSignal = this.#atSignal ?? { inFlight: 0, completed: 0, failed: 0, aborted: 0 };
-    const close = this.#closeReport ?? { closed: 0, failed: 0, forced: 0, resources: [] };
-    const leaked = runners.reduce((n, r) => n + r.threadIds.length, 0);
-    const report: ShutdownReport = {
-      nodeId: this.nodeId,
-      reason,
-      startedAt: outcome.startedAt,
-      durationMs: outcome.durationMs,
-      forced:
-        outcome.timedOut.draining || outcome.timedOut.closing || close.forced > 0 || leaked > 0,
-      phases: outcome.phases,
-      tasks: {
-        submitted: totals.submitted,
-        completed: totals.completed,
-        failed: totals.failed,
-        aborted: totals.aborted,
-        rejected: totals.rejected,
-        inFlightAtSignal: atSignal.inFlight,
-        drained: {
-          completed: totals.completed - atSignal.completed,
-          failed: totals.failed - atSignal.failed,
-          aborted: totals.aborted - atSignal.aborted,
-        },
-      },
-      resources: {
-        closed: close.closed,
-        failed: close.failed,
-        forced: close.forced,
-        details: close.resources,
-      },
-      runners: runners.map((r) => ({
-        id: r.id,
-        state: r.state,
-        restarts: r.stats().restarts,
-        forced: r.forced,
-      })),
-      threads: {
-        started: runners.reduce((n, r) => n + r.threadCounts.started, 0),
-        exited: runners.reduce((n, r) => n + r.threadCounts.exited, 0),
-        leaked,
-      },
-      errors: outcome.errors,
-    };
-    this.#logger.info(
-      { report: { ...report, resources: { ...report.resources, details: undefined } } },
-      'shutdown complete',
-    );
-    return report;
-  }
-
-  async #signalPhase(reason: string): Promise<void> {
-    const live = [...this.#runners.values()];
-    const totals = sumStats(live.map((r) => r.stats()));
-    const everyone = sumStats(this.#everyRunner.map((r) => r.stats()));
+    this.#supervisor.standDown();
+    this.#atSignalRunners = [...this.#runners.values()];
+    const live = this.#live();
     this.#atSignal = {
-      inFlight: totals.inFlight + totals.queued,
-      completed: everyone.completed,
-      failed: everyone.failed,
-      aborted: everyone.aborted,
+      ...this.#totals(),
+      unsettled: live.reduce((n, core) => n + core.executor.load, 0),
     };
-    const refusal = this.#refusal ?? new ShutdownInProgressError(`shutting down: ${reason}`);
-    for (const runner of live) runner.beginShutdown(refusal);
-    await Promise.resolve();
-  }
-
-  async #drainPhase(): Promise<void> {
-    await Promise.all([...this.#runners.values()].map((r) => r.whenDrained()));
-  }
-
-  async #forceDrainPhase(): Promise<void> {
-    await Promise.all([...this.#runners.values()].map((r) => r.forceDrain()));
+    await Promise.all(live.map((core) => core.signalShutdown()));
   }
 
   async #closePhase(): Promise<void> {
     this.#closeReport = await this.#resources.closeAll();
-    await Promise.all(this.#everyRunner.map((r) => r.final));
+    await this.#each((core) => core.final);
   }
 
   async #forceClosePhase(): Promise<void> {
+    for (const core of this.#live()) core.force();
     this.#resources.forceRemaining();
     this.#closeReport = await this.#resources.closeAll();
-    await Promise.allSettled(this.#everyRunner.map((r) => r.forceClose()));
+    await this.#each((core) => core.final);
   }
 }
 
-function sumStats(stats: readonly RunnerStats[]): {
-  submitted: number;
-  completed: number;
-  failed: number;
-  aborted: number;
-  rejected: number;
-  inFlight: number;
-  queued: number;
-} {
-  const total = {
-    submitted: 0,
-    completed: 0,
-    failed: 0,
-    aborted: 0,
-    rejected: 0,
-    inFlight: 0,
-    queued: 0,
-  };
-  for (const s of stats) {
-    total.submitted += s.submitted;
-    total.completed += s.completed;
-    total.failed += s.failed;
-    total.aborted += s.aborted;
-    total.rejected += s.rejected;
-    total.inFlight += s.inFlight;
-    total.queued += s.queued;
-  }
-  return total;
+/** Parses `createTroupe()`'s options (ERR_INVALID_CONFIG names the field and the value). */
+function parseTroupeOptions(options: TroupeOptions) {
+  return parseWith(troupeOptionsSchema, options, 'options');
 }

@@ -1,10 +1,5 @@
-import { parseWith } from './options/parse.js';
-import { troupeOptionsSchema } from './options/schemas.js';
+import type { TroupeOptions } from './options/TroupeOptions.js';
 import { Troupe } from './Troupe.js';
-import type { z } from 'zod';
-
-/** What `createTroupe()` takes. Every field is optional. */
-export type TroupeOptions = z.input<typeof troupeOptionsSchema>;
 
 /**
  * Creates a troupe: the root that spawns supervised runners, manages
@@ -25,5 +20,5 @@ export type TroupeOptions = z.input<typeof troupeOptionsSchema>;
  * ```
  */
 export function createTroupe(options: TroupeOptions = {}): Troupe {
-  return new Troupe(parseWith(troupeOptionsSchema, options, 'options'));
+  return new Troupe(options);
 }

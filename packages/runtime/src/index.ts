@@ -1,17 +1,36 @@
-export { createTroupe, type TroupeOptions } from './createTroupe.js';
+// The public surface of @troupe/runtime, by name. The statecharts, backoff
+// and health math live in @troupe/core; the error model is re-exported here
+// because every caller of run() handles its errors.
+export { createTroupe } from './createTroupe.js';
 export {
   Troupe,
-  type Alert,
   type RunnerStateEvent,
   type ShutdownOptions,
   type ShutdownPhaseEvent,
-  type ShutdownReport,
-  type ShutdownTaskCounts,
   type TroupeEvents,
 } from './Troupe.js';
-export { Runner, type RunnerEvents } from './runner/Runner.js';
+export type {
+  ErrorOptions,
+  HealthOptions,
+  RestartOptions,
+  RunnerDefaults,
+  RunnerSpec,
+  ShutdownDeadlineOptions,
+  TroupeOptions,
+} from './options/TroupeOptions.js';
+export type { Runner, RunnerSnapshot } from './runner/Runner.js';
+export type { RunnerEvents } from './runner/RunnerCore.js';
 export type { RunOptions, RunnerStats, TaskEventMeta, TaskSettledEvent } from './runner/types.js';
-export type { RunnerSpec } from './options/resolveRunnerSpec.js';
+export type { Alert } from './supervision/Supervisor.js';
+export type {
+  ShutdownReport,
+  ShutdownTaskCounts,
+} from './shutdown/shutdownReport.js';
+export type {
+  PhaseTiming,
+  ShutdownGate,
+  ShutdownSnapshot,
+} from './shutdown/ShutdownCoordinator.js';
 export { Channel, type ChannelEndpoint, type ChannelOptions } from './channel/Channel.js';
 export type {
   ResourceCloseRecord,
@@ -21,14 +40,48 @@ export type {
   ResourceRegistry,
   ResourceSpec,
 } from './resources/ResourceManager.js';
-export type { ErrorRecord, ErrorRegistry, ErrorStats } from './errors/ErrorHandler.js';
-export type { PhaseTiming } from './shutdown/ShutdownCoordinator.js';
+export type { ErrorRecord, ErrorRegistry, ErrorStats, Resolution } from './errors/ErrorHandler.js';
 export type {
   HealthReport,
   HealthStatus,
   LatencyFigures,
   RunnerHealth,
 } from './health/HealthMonitor.js';
+export type { ActorView } from './inspection/ActorView.js';
+export type { InspectOption } from './inspection/InspectOption.js';
 export { silentLogger, type Logger } from './logger.js';
-export type { InspectOption } from './inspect.js';
-export * from '@troupe/core';
+export {
+  ChannelClosedError,
+  DataCloneError,
+  ErrorCodes,
+  InvalidConfigError,
+  ListenerFailedError,
+  QueueFullError,
+  ResourceCloseFailedError,
+  ResourceCloseTimeoutError,
+  ResourceCycleError,
+  RestartLimitError,
+  RunnerStartupError,
+  RunnerStoppedError,
+  ShutdownInProgressError,
+  ShutdownTimeoutError,
+  TaskAbortedError,
+  TaskFailedError,
+  TaskTimeoutError,
+  ThreadStartupError,
+  TroupeError,
+  UnhealthyError,
+  UnknownError,
+  UnknownHandlerError,
+  WorkerCrashedError,
+  isTroupeError,
+  type ErrorCode,
+  type ErrorData,
+  type Operation,
+  type RecoveryAction,
+  type RestartPolicy,
+  type RunnerState,
+  type Severity,
+  type ShutdownPhase,
+  type TroupeErrorContext,
+} from '@troupe/core';

@@ -4,7 +4,8 @@
 // first) and, as an extra, a chain (strictly one after another). Extra
 // baseline: N bare resourceMachine actors (XState alone, no graph, no
 // manager) created, started and closed — the floor under one actor per resource.
-import { createTroupe, resourceMachine, type ResourceSpec } from '@troupe/runtime';
+import { resourceMachine } from '@troupe/core';
+import { createTroupe, type ResourceSpec } from '@troupe/runtime';
 import { createActor } from 'xstate';
 import { row, type Row, type Scenario } from '../scenario.js';
 import { median } from '../stats.js';

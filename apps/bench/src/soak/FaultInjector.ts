@@ -1,5 +1,5 @@
 // Decides, from a seeded PRNG, what each soak task does and where it runs.
-import { mulberry32 } from '@troupe/runtime';
+import { mulberry32 } from '@troupe/core';
 import type { DefinedTask, PlainTask } from './tasks.js';
 
 /** The soak's runners. */

@@ -1,5 +1,5 @@
 // Soak settings from the environment.
-import { randomSeed } from '@troupe/runtime';
+import { randomSeed } from '@troupe/core';
 
 export interface SoakConfig {
   /** Tasks to submit (SOAK_TASKS, default 100,000). */

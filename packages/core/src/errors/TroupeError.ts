@@ -1,5 +1,44 @@
 import type { ErrorCode } from './codes.js';
 
+/**
+ * What the runtime was doing when an error happened. Policies and custom
+ * classifiers branch on it, so it is a closed set:
+ *
+ * | operation | what |
+ * | --- | --- |
+ * | `admit` | `run()` refused a task before it ran (bad option, full queue, stopped) |
+ * | `run` | a task failed, timed out or was aborted |
+ * | `emit` | delivering an event a task emitted |
+ * | `start` | a runner's first start (`spawnRunner`) |
+ * | `restart` | a replacement thread or a restarted pool starting |
+ * | `supervise` | the supervisor's verdict on a runner (crash counted, restart limit) |
+ * | `thread` | a thread exited or failed outside any task |
+ * | `teardown` | a thread's `teardown` hook |
+ * | `probe` | a health probe, or the health monitor's verdict |
+ * | `register` / `open` / `close` | a resource's registration, `open()`, `close()` |
+ * | `listen` | a listener or observer you registered |
+ * | `shutdown` | the work of a shutdown phase |
+ * | `channel` | a message channel to a thread |
+ * | `actor` | a statechart actor failed internally |
+ */
+export type Operation =
+  | 'admit'
+  | 'run'
+  | 'emit'
+  | 'start'
+  | 'restart'
+  | 'supervise'
+  | 'thread'
+  | 'teardown'
+  | 'probe'
+  | 'register'
+  | 'open'
+  | 'close'
+  | 'listen'
+  | 'shutdown'
+  | 'channel'
+  | 'actor';
+
 /** Where an error happened. Every field is optional; errors fill in what they know. */
 export interface TroupeErrorContext {
   readonly runnerId?: string;
@@ -9,7 +48,7 @@ export interface TroupeErrorContext {
   readonly channelId?: string;
   readonly phase?: string;
   readonly component?: string;
-  readonly operation?: string;
+  readonly operation?: Operation;
   readonly handler?: string;
   readonly attempt?: number;
   readonly [key: string]: unknown;

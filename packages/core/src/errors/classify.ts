@@ -1,6 +1,6 @@
 import { ErrorCodes, type ErrorCode } from './codes.js';
 import { toTroupeError } from './errorData.js';
-import type { TroupeError } from './TroupeError.js';
+import type { Operation, TroupeError } from './TroupeError.js';
 
 /** How bad an error is. */
 export type Severity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -18,7 +18,7 @@ export type RecoveryAction =
 /** Where an error happened, as the error handler sees it. */
 export interface ErrorContext {
   readonly component: string;
-  readonly operation?: string;
+  readonly operation?: Operation;
   readonly runnerId?: string;
   readonly taskId?: string;
   readonly attempt?: number;
@@ -66,6 +66,10 @@ const SHUTDOWN_PHASES: ReadonlySet<string> = new Set([
 const during = (context: ErrorContext): boolean =>
   context.phase !== undefined && SHUTDOWN_PHASES.has(context.phase);
 
+/** The caller's own mistake or a refusal it is told about: never the system's. */
+const byCaller = (context: ErrorContext): boolean =>
+  context.operation === 'admit' || context.operation === 'run';
+
 /**
  * The built-in policy of every code. Errors that are expected while shutting
  * down (closed queues and channels, refused work) are LOW and SKIP.
@@ -82,15 +86,14 @@ export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
     during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'MEDIUM', action: 'RETRY' },
   [ErrorCodes.WORKER_CRASHED]: (c) =>
     during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
+  // A first start: the caller of spawnRunner gets the error; an alert says so.
   [ErrorCodes.RUNNER_STARTUP]: (c) =>
-    during(c)
-      ? { severity: 'MEDIUM', action: 'SKIP' }
-      : (c.attempt ?? 0) > 0
-        ? { severity: 'HIGH', action: 'RESTART' }
-        : { severity: 'HIGH', action: 'ESCALATE' },
+    during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'ESCALATE' },
+  [ErrorCodes.THREAD_STARTUP]: (c) =>
+    during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
   // Escalated once, by the supervisor; calls refused afterwards only inform.
   [ErrorCodes.RESTART_LIMIT]: (c) =>
-    c.operation === 'admit' || c.operation === 'run'
+    byCaller(c)
       ? { severity: 'MEDIUM', action: 'SKIP' }
       : { severity: 'CRITICAL', action: 'ESCALATE' },
   [ErrorCodes.TASK_FAILED]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
@@ -99,7 +102,14 @@ export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
   [ErrorCodes.RESOURCE_CLOSE_FAILED]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),
   [ErrorCodes.RESOURCE_CLOSE_TIMEOUT]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),
   [ErrorCodes.RESOURCE_CYCLE]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
-  [ErrorCodes.INVALID_CONFIG]: () => ({ severity: 'CRITICAL', action: 'ESCALATE' }),
+  // A bad argument to run() is the caller's error: it is rejected, never escalated.
+  [ErrorCodes.INVALID_CONFIG]: (c) =>
+    byCaller(c)
+      ? { severity: 'LOW', action: 'SKIP' }
+      : { severity: 'CRITICAL', action: 'ESCALATE' },
+  // A listener's bug is reported, never acted upon (acting could call it again).
+  [ErrorCodes.LISTENER_FAILED]: () => ({ severity: 'LOW', action: 'SKIP' }),
+  [ErrorCodes.SHUTDOWN_TIMEOUT]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),
   [ErrorCodes.UNHEALTHY]: (c) =>
     during(c) ? { severity: 'LOW', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
   [ErrorCodes.UNKNOWN]: () => ({ severity: 'MEDIUM', action: 'ESCALATE' }),

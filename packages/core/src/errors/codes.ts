@@ -31,6 +31,17 @@ export const ErrorCodes = {
   RESOURCE_CLOSE_TIMEOUT: 'ERR_RESOURCE_CLOSE_TIMEOUT',
   /** The health monitor found a runner persistently unhealthy (hung threads, errors). */
   UNHEALTHY: 'ERR_UNHEALTHY',
+  /**
+   * A thread of a runner that was already serving failed to start: a
+   * replacement thread (or a restarted pool) whose module threw on load,
+   * whose `setup` failed, or that missed `startupTimeoutMs`. The runner's
+   * first start fails with `ERR_RUNNER_STARTUP` instead.
+   */
+  THREAD_STARTUP: 'ERR_THREAD_STARTUP',
+  /** A listener you registered (`troupe.on`, `runner.on`, an inspection observer) threw. */
+  LISTENER_FAILED: 'ERR_LISTENER_FAILED',
+  /** A forced shutdown path (abort and terminate, force-close) did not finish within `forceMs`. */
+  SHUTDOWN_TIMEOUT: 'ERR_SHUTDOWN_TIMEOUT',
   /** A value that is not an Error was thrown somewhere we had to report it. */
   UNKNOWN: 'ERR_UNKNOWN',
 } as const;

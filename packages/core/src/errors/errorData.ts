@@ -1,6 +1,6 @@
 import { isErrorCode, ErrorCodes, type ErrorCode } from './codes.js';
 import { createTroupeError } from './subclasses.js';
-import { TroupeError, type TroupeErrorContext } from './TroupeError.js';
+import { TroupeError, type TroupeErrorContext, type TroupeErrorOptions } from './TroupeError.js';
 
 /**
  * An error as plain, structured-cloneable data: what crosses a thread or
@@ -164,4 +164,25 @@ export function toTroupeError(
     cause: error,
     ...(context === undefined ? {} : { context }),
   });
+}
+
+/**
+ * Builds the error of `code` through its class and returns it as data
+ * without a stack (a stack taken inside a statechart's action points into
+ * XState, not at the cause): what statecharts keep in their context.
+ *
+ * @example
+ * ```ts
+ * const failure = troupeErrorData('ERR_RESTART_LIMIT', 'runner "r" exceeded 3 restarts', {
+ *   context: { runnerId: 'r' },
+ * });
+ * ```
+ */
+export function troupeErrorData(
+  code: ErrorCode,
+  message: string,
+  options?: TroupeErrorOptions,
+): ErrorData {
+  const { stack: _stack, ...data } = toErrorData(createTroupeError(code, message, options));
+  return data;
 }

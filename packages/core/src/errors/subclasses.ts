@@ -115,7 +115,7 @@ export class UnknownHandlerError extends TroupeError {
 }
 
 /** A resource's `close()` threw or rejected. */
-export class ResourceCloseError extends TroupeError {
+export class ResourceCloseFailedError extends TroupeError {
   declare readonly code: typeof ErrorCodes.RESOURCE_CLOSE_FAILED;
   constructor(message: string, options?: TroupeErrorOptions) {
     super(ErrorCodes.RESOURCE_CLOSE_FAILED, message, options);
@@ -135,6 +135,30 @@ export class UnhealthyError extends TroupeError {
   declare readonly code: typeof ErrorCodes.UNHEALTHY;
   constructor(message: string, options?: TroupeErrorOptions) {
     super(ErrorCodes.UNHEALTHY, message, options);
+  }
+}
+
+/** A replacement thread (or a restarted pool) of a serving runner failed to start; `cause` says why. */
+export class ThreadStartupError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.THREAD_STARTUP;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.THREAD_STARTUP, message, options);
+  }
+}
+
+/** A listener you registered threw; `cause` is what it threw, `context.event` the event. */
+export class ListenerFailedError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.LISTENER_FAILED;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.LISTENER_FAILED, message, options);
+  }
+}
+
+/** A forced shutdown path did not finish within `forceMs`; the shutdown went on without it. */
+export class ShutdownTimeoutError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.SHUTDOWN_TIMEOUT;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.SHUTDOWN_TIMEOUT, message, options);
   }
 }
 
@@ -163,9 +187,12 @@ const byCode: Readonly<Record<ErrorCode, TroupeErrorClass>> = {
   [ErrorCodes.RESTART_LIMIT]: RestartLimitError,
   [ErrorCodes.TASK_FAILED]: TaskFailedError,
   [ErrorCodes.UNKNOWN_HANDLER]: UnknownHandlerError,
-  [ErrorCodes.RESOURCE_CLOSE_FAILED]: ResourceCloseError,
+  [ErrorCodes.RESOURCE_CLOSE_FAILED]: ResourceCloseFailedError,
   [ErrorCodes.RESOURCE_CLOSE_TIMEOUT]: ResourceCloseTimeoutError,
   [ErrorCodes.UNHEALTHY]: UnhealthyError,
+  [ErrorCodes.THREAD_STARTUP]: ThreadStartupError,
+  [ErrorCodes.LISTENER_FAILED]: ListenerFailedError,
+  [ErrorCodes.SHUTDOWN_TIMEOUT]: ShutdownTimeoutError,
   [ErrorCodes.UNKNOWN]: UnknownError,
 };
 

@@ -1,5 +1,6 @@
 import { assign, cancel, raise, setup } from 'xstate';
-import { toErrorData, type ErrorData } from '../errors/errorData.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { toErrorData, troupeErrorData, type ErrorData } from '../errors/errorData.js';
 
 /** Input of {@link resourceMachine}. */
 export interface ResourceMachineInput {
@@ -101,27 +102,23 @@ export const resourceMachine = setup({
     ),
     disarmCloseDeadline: cancel(CLOSE_DEADLINE_ID),
     recordError: assign(({ context, event }) => {
-      const cause = event.type === 'troupe.resource.closeFailed' ? event.error : 'close failed';
-      const data = toErrorData(cause);
+      const cause = toErrorData(
+        event.type === 'troupe.resource.closeFailed' ? event.error : 'close failed',
+      );
       return {
-        error: {
-          _tag: 'TroupeError',
-          name: 'ResourceCloseError',
-          code: 'ERR_RESOURCE_CLOSE_FAILED',
-          message: `resource "${context.id}" failed to close: ${data.message}`,
-          context: { resourceId: context.id },
-          cause: data,
-        } satisfies ErrorData,
+        error: troupeErrorData(
+          ErrorCodes.RESOURCE_CLOSE_FAILED,
+          `resource "${context.id}" failed to close: ${cause.message}`,
+          { context: { resourceId: context.id }, cause },
+        ),
       };
     }),
     recordTimeout: assign(({ context }) => ({
-      error: {
-        _tag: 'TroupeError',
-        name: 'ResourceCloseTimeoutError',
-        code: 'ERR_RESOURCE_CLOSE_TIMEOUT',
-        message: `resource "${context.id}" did not close within ${context.closeTimeoutMs} ms`,
-        context: { resourceId: context.id, closeTimeoutMs: context.closeTimeoutMs },
-      } satisfies ErrorData,
+      error: troupeErrorData(
+        ErrorCodes.RESOURCE_CLOSE_TIMEOUT,
+        `resource "${context.id}" did not close within ${context.closeTimeoutMs} ms`,
+        { context: { resourceId: context.id, closeTimeoutMs: context.closeTimeoutMs } },
+      ),
     })),
   },
   guards: {

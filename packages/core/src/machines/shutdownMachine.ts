@@ -1,5 +1,6 @@
-import { assign, fromPromise, setup } from 'xstate';
-import { toErrorData, type ErrorData } from '../errors/errorData.js';
+import { assign, fromPromise, setup, stateIn } from 'xstate';
+import { ErrorCodes } from '../errors/codes.js';
+import { toErrorData, troupeErrorData, type ErrorData } from '../errors/errorData.js';
 
 /** Per-phase deadlines of the three-phase shutdown, in milliseconds. */
 export interface ShutdownDeadlines {
@@ -21,7 +22,7 @@ export interface ShutdownContext {
   readonly deadlines: ShutdownDeadlines;
   readonly reason: string | null;
   readonly timedOut: Readonly<Record<TimedShutdownPhase, boolean>>;
-  /** Errors raised by a phase's work (they never stop the protocol). */
+  /** Errors raised by a phase's work or gate (they never stop the protocol). */
   readonly errors: readonly ErrorData[];
 }
 
@@ -40,22 +41,47 @@ export interface ShutdownOutput {
   readonly errors: readonly ErrorData[];
 }
 
-/** What each phase actor receives. */
+/** What each phase's work receives. */
 export interface ShutdownPhaseInput {
   readonly reason: string;
 }
 
+/** What a phase's gate receives: the phase whose own work is done. */
+export interface ShutdownGateInput {
+  readonly phase: TimedShutdownPhase;
+  readonly reason: string;
+}
+
+const reasonOf = ({ context }: { context: ShutdownContext }): ShutdownPhaseInput => ({
+  reason: context.reason ?? 'shutdown',
+});
+
+function gateOf(phase: TimedShutdownPhase) {
+  return ({ context }: { context: ShutdownContext }): ShutdownGateInput => ({
+    phase,
+    reason: context.reason ?? 'shutdown',
+  });
+}
+
 /**
  * The shutdown coordinator: `running → signaling → draining → closing →
- * stopped`. Each phase invokes the runtime's work for it and has an `after`
- * deadline leading to its forced path; a failing phase records its error
- * and the protocol goes on, so shutdown always finishes.
+ * stopped`. Each phase first does its own work, then waits at its gate
+ * (`gating`) before it is left; one deadline per phase covers both. A
+ * failing phase records its error and the protocol goes on, so shutdown
+ * always finishes.
  *
- * | phase | actor | on deadline |
+ * | phase | work (actor) | on deadline |
  * | --- | --- | --- |
- * | signaling | `signal` (close admission, notify runners) | go on |
- * | draining | `drain` (wait for in-flight tasks) | `forceDrain` (abort, terminate) |
- * | closing | `close` (resources in dependency order) | `forceClose` |
+ * | signaling | `signal`: close admission, tell runners, await their acknowledgements | go on |
+ * | draining | `drain`: wait for accepted tasks | `forceDrain` (abort, terminate), bounded by `forceMs` |
+ * | closing | `close`: resources in dependency order, threads exit | `forceClose`, bounded by `forceMs` |
+ *
+ * The gate (actor `gate`, default: open at once) lets an outside party
+ * step several coordinators in unison: a cluster-wide shutdown resolves
+ * each node's gate once every node finished the phase.
+ *
+ * Tags: `ready` and `admits` while `running` (readiness, and new work
+ * accepted), `shuttingDown` from SIGNALING until stopped.
  *
  * @example
  * ```ts
@@ -77,6 +103,8 @@ export const shutdownMachine = setup({
     forceDrain: fromPromise<void, ShutdownPhaseInput>(async () => {}),
     close: fromPromise<void, ShutdownPhaseInput>(async () => {}),
     forceClose: fromPromise<void, ShutdownPhaseInput>(async () => {}),
+    /** Awaited before a phase is left, once its own work is done. */
+    gate: fromPromise<void, ShutdownGateInput>(async () => {}),
   },
   actions: {
     /** Announces a phase before its work starts (the runtime emits `shutdown:phase`). */
@@ -85,25 +113,24 @@ export const shutdownMachine = setup({
     recordPhaseError: assign(({ context, event }) => ({
       errors: [...context.errors, toErrorData((event as { error?: unknown }).error)],
     })),
-    signalingTimedOut: assign(({ context }) => ({
-      timedOut: { ...context.timedOut, signaling: true },
-    })),
-    drainingTimedOut: assign(({ context }) => ({
-      timedOut: { ...context.timedOut, draining: true },
-    })),
-    closingTimedOut: assign(({ context }) => ({
-      timedOut: { ...context.timedOut, closing: true },
+    timedOut: assign(({ context }, params: { phase: TimedShutdownPhase }) => ({
+      timedOut: { ...context.timedOut, [params.phase]: true },
     })),
     forceDeadlineExpired: assign(({ context }) => ({
       errors: [
         ...context.errors,
-        {
-          _tag: 'Error',
-          name: 'Error',
-          message: `a forced shutdown path did not finish within forceMs (${context.deadlines.forceMs} ms)`,
-        } satisfies ErrorData,
+        troupeErrorData(
+          ErrorCodes.SHUTDOWN_TIMEOUT,
+          `a forced shutdown path did not finish within forceMs (${context.deadlines.forceMs} ms)`,
+          { context: { forceMs: context.deadlines.forceMs } },
+        ),
       ],
     })),
+  },
+  guards: {
+    /** The phase's deadline already passed (its forced path ran): the gate gets `forceMs`. */
+    phaseTimedOut: ({ context }, params: { phase: TimedShutdownPhase }) =>
+      context.timedOut[params.phase],
   },
   delays: {
     signalingDeadline: ({ context }) => context.deadlines.signalingMs,
@@ -127,76 +154,148 @@ export const shutdownMachine = setup({
   }),
   states: {
     running: {
+      tags: ['ready', 'admits'],
       on: {
         'troupe.shutdown.begin': { target: 'signaling', actions: 'recordReason' },
       },
     },
     signaling: {
+      tags: ['shuttingDown'],
       entry: { type: 'phaseEntered', params: { phase: 'signaling' } },
-      invoke: {
-        src: 'signal',
-        input: ({ context }) => ({ reason: context.reason ?? 'shutdown' }),
-        onDone: 'draining',
-        onError: { target: 'draining', actions: 'recordPhaseError' },
+      initial: 'working',
+      states: {
+        working: {
+          invoke: {
+            src: 'signal',
+            input: reasonOf,
+            onDone: 'gating',
+            onError: { target: 'gating', actions: 'recordPhaseError' },
+          },
+        },
+        gating: {
+          invoke: {
+            src: 'gate',
+            input: gateOf('signaling'),
+            onDone: '#shutdown.draining',
+            onError: { target: '#shutdown.draining', actions: 'recordPhaseError' },
+          },
+        },
       },
       after: {
-        signalingDeadline: { target: 'draining', actions: 'signalingTimedOut' },
+        signalingDeadline: {
+          target: 'draining',
+          actions: { type: 'timedOut', params: { phase: 'signaling' } },
+        },
       },
     },
     draining: {
+      tags: ['shuttingDown'],
       entry: { type: 'phaseEntered', params: { phase: 'draining' } },
       initial: 'waiting',
       states: {
         waiting: {
           invoke: {
             src: 'drain',
-            input: ({ context }) => ({ reason: context.reason ?? 'shutdown' }),
-            onDone: '#shutdown.closing',
+            input: reasonOf,
+            onDone: 'gating',
             onError: { target: 'forcing', actions: 'recordPhaseError' },
-          },
-          after: {
-            drainingDeadline: { target: 'forcing', actions: 'drainingTimedOut' },
           },
         },
         forcing: {
           invoke: {
             src: 'forceDrain',
-            input: ({ context }) => ({ reason: context.reason ?? 'shutdown' }),
+            input: reasonOf,
+            onDone: 'gating',
+            onError: { target: 'gating', actions: 'recordPhaseError' },
+          },
+          after: {
+            forceDeadline: { target: 'gating', actions: 'forceDeadlineExpired' },
+          },
+        },
+        gating: {
+          invoke: {
+            src: 'gate',
+            input: gateOf('draining'),
             onDone: '#shutdown.closing',
             onError: { target: '#shutdown.closing', actions: 'recordPhaseError' },
           },
           after: {
-            forceDeadline: { target: '#shutdown.closing', actions: 'forceDeadlineExpired' },
+            forceDeadline: {
+              guard: { type: 'phaseTimedOut', params: { phase: 'draining' } },
+              target: '#shutdown.closing',
+              actions: 'forceDeadlineExpired',
+            },
           },
         },
       },
+      after: {
+        drainingDeadline: [
+          {
+            guard: stateIn('#shutdown.draining.waiting'),
+            target: '.forcing',
+            actions: { type: 'timedOut', params: { phase: 'draining' } },
+          },
+          {
+            guard: stateIn('#shutdown.draining.gating'),
+            target: 'closing',
+            actions: { type: 'timedOut', params: { phase: 'draining' } },
+          },
+        ],
+      },
     },
     closing: {
+      tags: ['shuttingDown'],
       entry: { type: 'phaseEntered', params: { phase: 'closing' } },
       initial: 'waiting',
       states: {
         waiting: {
           invoke: {
             src: 'close',
-            input: ({ context }) => ({ reason: context.reason ?? 'shutdown' }),
-            onDone: '#shutdown.stopped',
+            input: reasonOf,
+            onDone: 'gating',
             onError: { target: 'forcing', actions: 'recordPhaseError' },
-          },
-          after: {
-            closingDeadline: { target: 'forcing', actions: 'closingTimedOut' },
           },
         },
         forcing: {
           invoke: {
             src: 'forceClose',
-            input: ({ context }) => ({ reason: context.reason ?? 'shutdown' }),
+            input: reasonOf,
+            onDone: 'gating',
+            onError: { target: 'gating', actions: 'recordPhaseError' },
+          },
+          after: {
+            forceDeadline: { target: 'gating', actions: 'forceDeadlineExpired' },
+          },
+        },
+        gating: {
+          invoke: {
+            src: 'gate',
+            input: gateOf('closing'),
             onDone: '#shutdown.stopped',
             onError: { target: '#shutdown.stopped', actions: 'recordPhaseError' },
           },
           after: {
-            forceDeadline: { target: '#shutdown.stopped', actions: 'forceDeadlineExpired' },
+            forceDeadline: {
+              guard: { type: 'phaseTimedOut', params: { phase: 'closing' } },
+              target: '#shutdown.stopped',
+              actions: 'forceDeadlineExpired',
+            },
           },
         },
+      },
+      after: {
+        closingDeadline: [
+          {
+            guard: stateIn('#shutdown.closing.waiting'),
+            target: '.forcing',
+            actions: { type: 'timedOut', params: { phase: 'closing' } },
+          },
+          {
+            guard: stateIn('#shutdown.closing.gating'),
+            target: 'stopped',
+            actions: { type: 'timedOut', params: { phase: 'closing' } },
+          },
+        ],
       },
     },
     stopped: { type: 'final', entry: { type: 'phaseEntered', params: { phase: 'stopped' } } },

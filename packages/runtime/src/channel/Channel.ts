@@ -7,8 +7,9 @@ import {
   type ErrorData,
 } from '@troupe/core';
 import * as Comlink from 'comlink';
-import { createActor, fromPromise, type Actor } from 'xstate';
-import type { InspectOption } from '../inspect.js';
+import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
+import { actorView, type ActorView } from '../inspection/ActorView.js';
+import type { InspectOption } from '../inspection/InspectOption.js';
 import { toWireApi } from './toWireApi.js';
 
 /**
@@ -48,6 +49,8 @@ type MethodResult<T, K extends keyof T> = T[K] extends (...args: never[]) => inf
 
 interface PendingCall {
   readonly reject: (error: Error) => void;
+  /** The call keeps the process alive while it waits (health probes do not). */
+  readonly keepAlive: boolean;
 }
 
 /**
@@ -68,11 +71,14 @@ interface PendingCall {
  */
 export class Channel<TRemote extends object = object, TLocal extends object = object> {
   readonly id: string;
-  readonly #call: ChannelEndpoint | undefined;
+  readonly #callEndpoint: ChannelEndpoint | undefined;
   readonly #expose: ChannelEndpoint | undefined;
   readonly #remote: Comlink.Remote<TRemote> | undefined;
   readonly #pending = new Set<PendingCall>();
+  /** Pending calls that keep the process alive: the call port is ref'd while there are any. */
+  #keepingAlive = 0;
   readonly #actor: Actor<typeof channelMachine>;
+  readonly #view: ActorView<SnapshotFrom<typeof channelMachine>>;
   readonly #onError: (error: unknown) => void;
   readonly #closed: Promise<void>;
   #accepting = true;
@@ -89,16 +95,16 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
 
   constructor(id: string, options: ChannelOptions<TLocal>) {
     this.id = id;
-    this.#call = options.callEndpoint;
+    this.#callEndpoint = options.callEndpoint;
     this.#expose = options.exposeEndpoint;
     this.#onError = options.onError ?? (() => {});
     if (this.#expose !== undefined && options.localApi !== undefined) {
       Comlink.expose(toWireApi(options.localApi), this.#expose);
       this.#expose.unref?.();
     }
-    if (this.#call !== undefined) {
-      this.#remote = Comlink.wrap<TRemote>(this.#call);
-      this.#call.unref?.();
+    if (this.#callEndpoint !== undefined) {
+      this.#remote = Comlink.wrap<TRemote>(this.#callEndpoint);
+      this.#callEndpoint.unref?.();
     }
     for (const endpoint of this.#endpoints()) endpoint.once?.('close', this.#onPortClose);
 
@@ -113,6 +119,7 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
       },
     });
     this.#actor = createActor(machine, {
+      id: `channel:${id}`,
       input: { id, closeTimeoutMs: options.closeTimeoutMs },
       ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
     });
@@ -127,8 +134,14 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
           this.#release();
           resolve();
         },
+        // Stopped from outside (an inspection actorRef): nothing may stay pending.
+        complete: () => {
+          this.#release();
+          resolve();
+        },
       });
     });
+    this.#view = actorView(this.#actor);
     this.#actor.start();
   }
 
@@ -142,9 +155,9 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
     return this.#pending.size;
   }
 
-  /** The channel's statechart actor (for inspection). */
-  get actor(): Actor<typeof channelMachine> {
-    return this.#actor;
+  /** The channel's statechart (read-only: its snapshot and a subscription). */
+  get actor(): ActorView<SnapshotFrom<typeof channelMachine>> {
+    return this.#view;
   }
 
   /** Resolves when the channel is closed (however it closed). */
@@ -160,19 +173,40 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
     method: K,
     ...args: MethodArgs<TRemote, K>
   ): Promise<MethodResult<TRemote, K>> {
+    return this.#call(true, method, args);
+  }
+
+  /**
+   * Like {@link call}, but the pending call never keeps the process alive:
+   * for calls that only observe (a health probe of a thread that may never
+   * answer must not hold the process open).
+   */
+  callInBackground<K extends MethodNames<TRemote>>(
+    method: K,
+    ...args: MethodArgs<TRemote, K>
+  ): Promise<MethodResult<TRemote, K>> {
+    return this.#call(false, method, args);
+  }
+
+  #call<K extends MethodNames<TRemote>>(
+    keepAlive: boolean,
+    method: K,
+    args: MethodArgs<TRemote, K>,
+  ): Promise<MethodResult<TRemote, K>> {
     const remote = this.#remote;
     if (!this.#accepting || remote === undefined) {
       return Promise.reject(this.#closedError(method));
     }
     return new Promise<MethodResult<TRemote, K>>((resolve, reject) => {
-      const entry: PendingCall = { reject };
+      const entry: PendingCall = { reject, keepAlive };
       this.#pending.add(entry);
-      if (this.#pending.size === 1) this.#call?.ref?.();
+      if (keepAlive && this.#keepingAlive++ === 0) this.#callEndpoint?.ref?.();
       const fn = (remote as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
         method
       ];
       const settle = (): boolean => {
         if (!this.#pending.delete(entry)) return false;
+        if (keepAlive && --this.#keepingAlive === 0) this.#callEndpoint?.unref?.();
         if (this.#pending.size === 0) this.#onIdle();
         return true;
       };
@@ -216,8 +250,8 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
 
   #endpoints(): ChannelEndpoint[] {
     const out: ChannelEndpoint[] = [];
-    if (this.#call !== undefined) out.push(this.#call);
-    if (this.#expose !== undefined && this.#expose !== this.#call) out.push(this.#expose);
+    if (this.#callEndpoint !== undefined) out.push(this.#callEndpoint);
+    if (this.#expose !== undefined && this.#expose !== this.#callEndpoint) out.push(this.#expose);
     return out;
   }
 
@@ -227,7 +261,6 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
   }
 
   #onIdle(): void {
-    this.#call?.unref?.();
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -240,6 +273,8 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
     const reason = this.#releaseReason ?? this.#actor.getSnapshot().context.reason;
     const pending = [...this.#pending];
     this.#pending.clear();
+    if (this.#keepingAlive > 0) this.#callEndpoint?.unref?.();
+    this.#keepingAlive = 0;
     for (const entry of pending) entry.reject(this.#closedError(undefined, reason));
     this.#onIdle();
     for (const endpoint of this.#endpoints()) {
@@ -259,7 +294,8 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
       ...(reason === null ? {} : { cause: fromErrorData(reason) }),
       context: {
         channelId: this.id,
-        ...(method === undefined ? {} : { operation: method }),
+        operation: 'channel',
+        ...(method === undefined ? {} : { method }),
       },
     });
   }

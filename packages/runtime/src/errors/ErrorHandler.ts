@@ -102,6 +102,8 @@ export class ErrorHandler implements ErrorRegistry {
   readonly #buckets = new Array<number>(BUCKETS).fill(0);
   readonly #bucketStamp = new Array<number>(BUCKETS).fill(-1);
   readonly #bucketMs: number;
+  /** Per runner: errors above LOW in the window, in the same time buckets. */
+  readonly #byRunner = new Map<string, { counts: number[]; stamps: number[] }>();
   #next = 0;
   #total = 0;
   #lastId = 0;
@@ -159,6 +161,8 @@ export class ErrorHandler implements ErrorRegistry {
     this.#byComponent.set(component, (this.#byComponent.get(component) ?? 0) + 1);
     this.#byAction.set(record.action, (this.#byAction.get(record.action) ?? 0) + 1);
     this.#count(at);
+    const runnerId = merged.runnerId;
+    if (typeof runnerId === 'string' && record.severity !== 'LOW') this.#countRunner(runnerId, at);
     this.#log(record);
     try {
       this.#options.emit(record);
@@ -195,15 +199,18 @@ export class ErrorHandler implements ErrorRegistry {
     return out.slice(-limit);
   }
 
-  /** Errors per minute over the window (optionally one runner's, from the ring). */
+  /** Errors per minute over the window; for one runner, its errors above LOW. O(1). */
   ratePerMin(runnerId?: string): number {
     const windowMs = this.#options.windowMs;
     if (runnerId === undefined) return (this.#windowCount() * 60_000) / windowMs;
-    const since = this.#now() - windowMs;
-    const count = this.recent().filter(
-      (r) => r.at > since && r.context.runnerId === runnerId && r.severity !== 'LOW',
-    ).length;
-    return (count * 60_000) / windowMs;
+    const buckets = this.#byRunner.get(runnerId);
+    if (buckets === undefined) return 0;
+    return (this.#sumWindow(buckets.counts, buckets.stamps) * 60_000) / windowMs;
+  }
+
+  /** Drops a runner's rate (it is gone for good). */
+  forget(runnerId: string): void {
+    this.#byRunner.delete(runnerId);
   }
 
   stats(): ErrorStats {
@@ -226,21 +233,41 @@ export class ErrorHandler implements ErrorRegistry {
   }
 
   #count(at: number): void {
+    this.#bump(this.#buckets, this.#bucketStamp, at);
+  }
+
+  #countRunner(runnerId: string, at: number): void {
+    let buckets = this.#byRunner.get(runnerId);
+    if (buckets === undefined) {
+      buckets = {
+        counts: new Array<number>(BUCKETS).fill(0),
+        stamps: new Array<number>(BUCKETS).fill(-1),
+      };
+      this.#byRunner.set(runnerId, buckets);
+    }
+    this.#bump(buckets.counts, buckets.stamps, at);
+  }
+
+  #bump(counts: number[], stamps: number[], at: number): void {
     const slot = Math.floor(at / this.#bucketMs);
     const index = slot % BUCKETS;
-    if (this.#bucketStamp[index] !== slot) {
-      this.#bucketStamp[index] = slot;
-      this.#buckets[index] = 0;
+    if (stamps[index] !== slot) {
+      stamps[index] = slot;
+      counts[index] = 0;
     }
-    this.#buckets[index] = (this.#buckets[index] ?? 0) + 1;
+    counts[index] = (counts[index] ?? 0) + 1;
   }
 
   #windowCount(): number {
+    return this.#sumWindow(this.#buckets, this.#bucketStamp);
+  }
+
+  #sumWindow(counts: readonly number[], stamps: readonly number[]): number {
     const current = Math.floor(this.#now() / this.#bucketMs);
     let count = 0;
     for (let i = 0; i < BUCKETS; i++) {
-      const stamp = this.#bucketStamp[i] ?? -1;
-      if (stamp > current - BUCKETS && stamp <= current) count += this.#buckets[i] ?? 0;
+      const stamp = stamps[i] ?? -1;
+      if (stamp > current - BUCKETS && stamp <= current) count += counts[i] ?? 0;
     }
     return count;
   }

@@ -10,8 +10,24 @@ import {
   type RunnerState,
   type ShutdownPhase,
 } from '@troupe/core';
+import type { ProbeAnswer } from '../channel/ThreadChannels.js';
 import type { Logger } from '../logger.js';
-import type { Runner } from '../runner/Runner.js';
+import type { RunTimeSummary } from '../pool/ThreadPool.js';
+import type { RunnerStats } from '../runner/types.js';
+
+/** What the health monitor probes: a runner, seen through what it can tell. */
+export interface ProbeTarget {
+  readonly id: string;
+  readonly state: RunnerState;
+  /** Threads the runner should have. */
+  readonly threadCount: number;
+  /** Threads alive and serving. */
+  readonly threadIds: readonly number[];
+  stats(): RunnerStats;
+  /** Pings every thread (at most one ping in flight per thread). */
+  probe(timeoutMs: number): Promise<ProbeAnswer[]>;
+  runTime(): RunTimeSummary | null;
+}
 
 /** A health status: `stopped` once the runner (or the troupe) is down. */
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
@@ -93,16 +109,16 @@ interface Tracking {
 /** What the monitor needs from its troupe. */
 export interface HealthHost {
   readonly logger: Logger;
-  /** Runners to report on: the live ones and the failed ones. */
-  runners(): readonly Runner[];
+  /** Runners to report on: the live ones, and failed ones until their id is spawned again. */
+  runners(): readonly ProbeTarget[];
   errorRatePerMin(runnerId: string): number;
   /** True when a resource the runner owns or uses failed or was forced. */
-  resourceFailed(runner: Runner): boolean;
+  resourceFailed(runner: ProbeTarget): boolean;
   phase(): ShutdownPhase;
   ready(): boolean;
   emitReport(report: HealthReport): void;
   /** A runner stayed unhealthy for `unhealthyProbes` probes: alert, then recover. */
-  onPersistentlyUnhealthy(runner: Runner, health: RunnerHealth, error: UnhealthyError): void;
+  onPersistentlyUnhealthy(runner: ProbeTarget, health: RunnerHealth, error: UnhealthyError): void;
 }
 
 /**
@@ -120,7 +136,7 @@ export interface HealthHost {
 export class HealthMonitor {
   readonly #host: HealthHost;
   readonly #options: HealthOptions;
-  readonly #tracking = new WeakMap<Runner, Tracking>();
+  readonly #tracking = new WeakMap<ProbeTarget, Tracking>();
   #timer: NodeJS.Timeout | null = null;
   #probing: Promise<HealthReport> | null = null;
   /** The probe that starts once {@link #probing} ends. */
@@ -149,15 +165,16 @@ export class HealthMonitor {
     this.#timer = null;
   }
 
-  /** The last report, or one computed now from what is known without probing. */
+  /** The last report, or one computed now from what is known without probing. O(runners). */
   current(): HealthReport {
     const last = this.#last;
+    const runners = this.#host.runners();
     const fresh =
       last !== null &&
       last.phase === this.#host.phase() &&
-      last.runners.every((r, i) => this.#host.runners()[i]?.state === r.state) &&
-      last.runners.length === this.#host.runners().length;
-    return fresh ? last : this.#report(this.#host.runners().map((r) => this.#unprobed(r)));
+      last.runners.length === runners.length &&
+      last.runners.every((r, i) => runners[i]?.id === r.id && runners[i].state === r.state);
+    return fresh ? last : this.#report(runners.map((r) => this.#unprobed(r)));
   }
 
   /**
@@ -205,7 +222,7 @@ export class HealthMonitor {
     return report;
   }
 
-  async #probeRunner(runner: Runner): Promise<RunnerHealth> {
+  async #probeRunner(runner: ProbeTarget): Promise<RunnerHealth> {
     const now = performance.now();
     const stats = runner.stats();
     const tracking = this.#trackingOf(runner, now);
@@ -265,7 +282,7 @@ export class HealthMonitor {
     return health;
   }
 
-  #maybeRecover(runner: Runner, health: RunnerHealth): void {
+  #maybeRecover(runner: ProbeTarget, health: RunnerHealth): void {
     // Only a serving runner is recovered; restarts and stops run their course.
     if (health.state !== 'ready' && health.state !== 'busy') return;
     if (health.status !== 'unhealthy') return;
@@ -286,7 +303,7 @@ export class HealthMonitor {
     this.#host.onPersistentlyUnhealthy(runner, health, error);
   }
 
-  #unprobed(runner: Runner): RunnerHealth {
+  #unprobed(runner: ProbeTarget): RunnerHealth {
     const tracking = this.#tracking.get(runner);
     if (tracking?.health !== undefined && tracking.health !== null) {
       const state = runner.state;
@@ -348,7 +365,7 @@ export class HealthMonitor {
     return { score, status, ready: this.#host.ready(), phase, at: Date.now(), runners };
   }
 
-  #trackingOf(runner: Runner, now: number): Tracking {
+  #trackingOf(runner: ProbeTarget, now: number): Tracking {
     let tracking = this.#tracking.get(runner);
     if (tracking === undefined) {
       const stats = runner.stats();
@@ -365,15 +382,6 @@ export class HealthMonitor {
   }
 }
 
-function latencyOf(runner: Runner): LatencyFigures | null {
-  const summary = runner.histogram?.runTime;
-  if (summary === undefined || !Number.isFinite(summary.mean) || summary.max <= 0) return null;
-  // piscina 5 records in its own integer unit and reports milliseconds.
-  return {
-    mean: summary.mean,
-    p50: summary.p50,
-    p90: summary.p90,
-    p99: summary.p99,
-    max: summary.max,
-  };
+function latencyOf(runner: ProbeTarget): LatencyFigures | null {
+  return runner.runTime();
 }

@@ -6,9 +6,6 @@ import type { z } from 'zod';
 import { parseWith } from './parse.js';
 import { runnerSpecSchema, type troupeOptionsSchema } from './schemas.js';
 
-/** What `spawnRunner()` takes. See the README for every field. */
-export type RunnerSpec = z.input<typeof runnerSpecSchema>;
-
 /** A runner spec with every default filled in. */
 export interface ResolvedRunnerSpec {
   readonly id: string | undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { InspectOption } from '../inspect.js';
+import type { InspectOption } from '../inspection/InspectOption.js';
 import type { Logger } from '../logger.js';
 
 const ms = z.number().positive();
@@ -135,6 +135,7 @@ export const troupeOptionsSchema = z.strictObject({
     .optional(),
   health: healthSchema.prefault({}),
   errors: errorsSchema.prefault({}),
+  maxConcurrentStarts: z.number().int().positive().optional(),
   runnerDefaults: z
     .strictObject({
       threads: z.number().int().min(1).max(256).optional(),

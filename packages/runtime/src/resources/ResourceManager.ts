@@ -3,15 +3,18 @@ import {
   ResourceCycleError,
   ShutdownInProgressError,
   resourceMachine,
+  troupeErrorData,
   type ErrorData,
   type ResourceOutcome,
   type ResourceState,
 } from '@troupe/core';
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { describeValue } from '../describeValue.js';
-import type { InspectOption } from '../inspect.js';
+import { actorView, type ActorView } from '../inspection/ActorView.js';
+import type { InspectOption } from '../inspection/InspectOption.js';
 import type { Logger } from '../logger.js';
 import { DeadlineQueue, type Deadline } from './DeadlineQueue.js';
+import { findCycle } from './findCycle.js';
 
 /** What kind of thing a resource is. Users register `user` resources. */
 export type ResourceKind = 'user' | 'runner' | 'thread' | 'channel';
@@ -79,8 +82,14 @@ export interface ResourceRegistry {
   register(spec: ResourceSpec | readonly ResourceSpec[]): void;
   /** The state of a resource, or `undefined` if no such id is registered. */
   state(id: string): ResourceState | undefined;
-  /** The resource's statechart actor (inspect it, model-test it). */
-  actor(id: string): Actor<typeof resourceMachine> | undefined;
+  /** The resource's statechart, read-only (its snapshot and a subscription). */
+  actor(id: string): ActorView<SnapshotFrom<typeof resourceMachine>> | undefined;
+  /**
+   * Closes one resource now, out of order, and unregisters it; its
+   * dependents lose the edge. Resolves with how it ended (`closed`,
+   * `failed`, `forced`), or null for an unknown id.
+   */
+  release(id: string): Promise<ResourceOutcome | null>;
   /** Every registered resource. */
   list(): ResourceInfo[];
   /** Number of registered resources. */
@@ -146,6 +155,8 @@ export class ResourceManager implements ResourceRegistry {
   /** One timer for the close deadlines of every resource closing at once. */
   readonly #deadlines = new DeadlineQueue();
   #closing: Promise<ResourceCloseReport> | null = null;
+  /** Set before the first close starts: a close() that registers more is refused. */
+  #closeStarted = false;
   #forceClose: (() => void) | null = null;
 
   constructor(options: {
@@ -212,7 +223,7 @@ export class ResourceManager implements ResourceRegistry {
 
   /** True once `closeAll()` began. */
   get closing(): boolean {
-    return this.#closing !== null;
+    return this.#closeStarted;
   }
 
   has(id: string): boolean {
@@ -232,10 +243,13 @@ export class ResourceManager implements ResourceRegistry {
     this.registerInternal(
       batch.map((s) => ({ ...s, kind: 'user' as const, openAtOnce: s.open === undefined })),
     );
-    for (const s of batch) this.#open(s);
+    for (const s of batch) {
+      const node = this.#nodes.get(s.id);
+      if (node !== undefined) this.#open(s, node);
+    }
   }
 
-  #open(spec: ResourceSpec): void {
+  #open(spec: ResourceSpec, node: Node): void {
     const open = spec.open;
     if (open === undefined) return;
     // An async wrapper turns a synchronous throw into a rejection.
@@ -244,7 +258,10 @@ export class ResourceManager implements ResourceRegistry {
     })();
     opening.then(
       () => {
-        this.markOpen(spec.id);
+        // Only this registration: the id may have been released and reused since.
+        if (this.#nodes.get(spec.id) === node && !node.started) {
+          node.actor.send({ type: 'troupe.resource.open' });
+        }
       },
       (error: unknown) => {
         this.#onError(error);
@@ -254,7 +271,7 @@ export class ResourceManager implements ResourceRegistry {
 
   /** Registers resources of any kind; `requiredBy` adds edges into existing resources. */
   registerInternal(batch: readonly InternalSpec[]): void {
-    if (this.#closing !== null) {
+    if (this.#closeStarted) {
       throw new ShutdownInProgressError('cannot register resources: shutdown is closing them', {
         context: { component: 'resources', operation: 'register' },
       });
@@ -330,8 +347,9 @@ export class ResourceManager implements ResourceRegistry {
     return this.#nodes.get(id)?.actor.getSnapshot().value;
   }
 
-  actor(id: string): Actor<typeof resourceMachine> | undefined {
-    return this.#nodes.get(id)?.actor;
+  actor(id: string): ActorView<SnapshotFrom<typeof resourceMachine>> | undefined {
+    const node = this.#nodes.get(id);
+    return node === undefined ? undefined : actorView(node.actor);
   }
 
   list(): ResourceInfo[] {
@@ -355,7 +373,19 @@ export class ResourceManager implements ResourceRegistry {
     return new Promise((resolve) => {
       const finish = (n: Node): void => {
         this.#unlink(n);
-        resolve(n.actor.getSnapshot().output?.outcome ?? 'closed');
+        const output = n.actor.getSnapshot().output;
+        const outcome = output?.outcome ?? 'closed';
+        // Reported here unless a closeAll() is counting it (it reports then).
+        if (outcome !== 'closed' && !this.#closeStarted) {
+          this.#onCloseFailure({
+            id: n.id,
+            kind: n.kind,
+            outcome,
+            durationMs: performance.now() - n.startedAt,
+            error: output?.error ?? null,
+          });
+        }
+        resolve(outcome);
       };
       if (node.done) {
         finish(node);
@@ -389,6 +419,7 @@ export class ResourceManager implements ResourceRegistry {
   }
 
   #closeAll(): Promise<ResourceCloseReport> {
+    this.#closeStarted = true;
     const nodes = [...this.#nodes.values()];
     // Edges as they are now: a resource released during the close (a thread
     // that exited) is unlinked from the graph but still counted here.
@@ -412,13 +443,11 @@ export class ResourceManager implements ResourceRegistry {
             kind: node.kind,
             outcome: 'forced',
             durationMs: node.started ? performance.now() - node.startedAt : 0,
-            error: {
-              _tag: 'TroupeError',
-              name: 'ResourceCloseTimeoutError',
-              code: 'ERR_RESOURCE_CLOSE_TIMEOUT',
-              message: `resource "${node.id}" was still closing at the closing deadline`,
-              context: { resourceId: node.id },
-            },
+            error: troupeErrorData(
+              'ERR_RESOURCE_CLOSE_TIMEOUT',
+              `resource "${node.id}" was still closing at the closing deadline`,
+              { context: { resourceId: node.id, operation: 'close' } },
+            ),
           }));
         for (const record of forced) this.#onCloseFailure(record);
         // In the order they finished closing, then whatever never finished.
@@ -493,6 +522,7 @@ export class ResourceManager implements ResourceRegistry {
 
   #createNode(spec: InternalSpec): Node {
     const actor = createActor(this.#machine, {
+      id: `resource:${spec.id}`,
       input: {
         id: spec.id,
         closeTimeoutMs: spec.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
@@ -571,44 +601,6 @@ function link(user: Node, dep: Node): void {
   if (user.deps.includes(dep)) return;
   user.deps.push(dep);
   (dep.dependents ??= new Set()).add(user);
-}
-
-/**
- * A cycle among the batch's own edges (edges to existing resources cannot
- * close one). Iterative depth-first search: a chain of thousands of
- * resources must not overflow the stack.
- */
-function findCycle(batch: ReadonlyMap<string, InternalSpec>): string[] | null {
-  const GREY = 1;
-  const BLACK = 2;
-  const color = new Map<string, number>();
-  for (const root of batch.keys()) {
-    if (color.has(root)) continue;
-    const frames: { id: string; next: number }[] = [{ id: root, next: 0 }];
-    const path: string[] = [root];
-    color.set(root, GREY);
-    while (frames.length > 0) {
-      const top = frames[frames.length - 1] as { id: string; next: number };
-      const deps = batch.get(top.id)?.dependsOn ?? [];
-      if (top.next < deps.length) {
-        const dep = deps[top.next] as string;
-        top.next += 1;
-        if (!batch.has(dep)) continue;
-        const c = color.get(dep);
-        if (c === GREY) return [...path.slice(path.indexOf(dep)), dep];
-        if (c === undefined) {
-          color.set(dep, GREY);
-          frames.push({ id: dep, next: 0 });
-          path.push(dep);
-        }
-      } else {
-        color.set(top.id, BLACK);
-        frames.pop();
-        path.pop();
-      }
-    }
-  }
-  return null;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,9 +1,5 @@
 import type { Transferable } from 'node:worker_threads';
-import type { ErrorCode, RunnerState, TroupeError, TroupeErrorContext } from '@troupe/core';
-import type { ErrorRecord, Resolution } from '../errors/ErrorHandler.js';
-import type { InspectOption } from '../inspect.js';
-import type { Logger } from '../logger.js';
-import type { ResourceManager } from '../resources/ResourceManager.js';
+import type { ErrorCode, RunnerState } from '@troupe/core';
 
 /** Where an event emitted by a task came from. */
 export interface TaskEventMeta {
@@ -41,10 +37,11 @@ export interface RunOptions<TEvent = unknown> {
 export interface RunnerStats {
   readonly id: string;
   readonly state: RunnerState;
+  /** Threads alive and serving. */
   readonly threads: number;
-  /** Tasks in the pool (running or in piscina's queue). */
+  /** Accepted tasks a thread is running. */
   readonly inFlight: number;
-  /** Tasks held while the runner restarts. */
+  /** Accepted tasks waiting for a thread: all threads busy, or the runner starting or restarting. */
   readonly queued: number;
   readonly submitted: number;
   readonly completed: number;
@@ -68,29 +65,4 @@ export interface TaskSettledEvent {
   readonly ok: boolean;
   readonly code: ErrorCode | null;
   readonly durationMs: number;
-}
-
-/** What a runner needs from its troupe. */
-export interface RunnerHost {
-  readonly nodeId: string;
-  readonly logger: Logger;
-  readonly inspect: InspectOption | undefined;
-  readonly resources: ResourceManager;
-  readonly signalingMs: number;
-  readonly drainingMs: number;
-  readonly abortGraceMs: number;
-  /** True when someone listens to `task:settled` (per-task timing costs). */
-  readonly wantsTaskEvents: boolean;
-  reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
-  resolveErrors(records: readonly ErrorRecord[], how: Resolution): void;
-  /** True when the error handler's action for this error allows retrying a task. */
-  isRetryable(error: unknown, context: TroupeErrorContext): boolean;
-  /** Default backoff of task retries. */
-  readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
-  emitState(runnerId: string, state: RunnerState, previous: RunnerState | null): void;
-  emitTaskSettled(event: TaskSettledEvent): void;
-  /** The runner reached `stopped` or `failed`. */
-  onFinal(runnerId: string): void;
-  /** The error that refuses work troupe-wide (shutdown), or null. */
-  refusal(): TroupeError | null;
 }

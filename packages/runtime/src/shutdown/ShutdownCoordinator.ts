@@ -1,12 +1,14 @@
 import {
   shutdownMachine,
+  shutdownPhaseOf,
   type ShutdownDeadlines,
   type ShutdownOutput,
   type ShutdownPhase,
   type TimedShutdownPhase,
 } from '@troupe/core';
-import { createActor, fromPromise, type Actor } from 'xstate';
-import type { InspectOption } from '../inspect.js';
+import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
+import { actorView, type ActorView } from '../inspection/ActorView.js';
+import type { InspectOption } from '../inspection/InspectOption.js';
 
 /** The work of each phase, provided by the troupe. */
 export interface ShutdownWork {
@@ -16,6 +18,13 @@ export interface ShutdownWork {
   close(reason: string): Promise<void>;
   forceClose(reason: string): Promise<void>;
 }
+
+/**
+ * Awaited before the coordinator leaves a phase, once the phase's own work
+ * is done, under the phase's deadline: lets an outside party (a cluster)
+ * step several coordinators through the phases in unison.
+ */
+export type ShutdownGate = (phase: TimedShutdownPhase) => Promise<void> | void;
 
 /** Duration and deadline outcome of one phase. */
 export interface PhaseTiming {
@@ -30,19 +39,24 @@ export interface ShutdownOutcome extends ShutdownOutput {
   readonly phases: Readonly<Record<TimedShutdownPhase, PhaseTiming>>;
 }
 
+/** The coordinator's statechart snapshot. */
+export type ShutdownSnapshot = SnapshotFrom<typeof shutdownMachine>;
+
 /**
  * Drives the three-phase shutdown (SIGNALING → DRAINING → CLOSING) through
- * a {@link shutdownMachine} actor. `begin()` is idempotent: every call gets
- * the same promise, which always settles (each phase has a deadline and a
- * bounded forced path).
+ * a {@link shutdownMachine} actor. `begin()` is idempotent (the statechart
+ * ignores a second begin) and {@link outcome} is created with the
+ * coordinator, so every caller gets the same promise, whoever began.
  */
 export class ShutdownCoordinator {
   readonly #actor: Actor<typeof shutdownMachine>;
+  readonly #view: ActorView<ShutdownSnapshot>;
   readonly #entered = new Map<ShutdownPhase, number>();
   readonly #onPhase: (phase: ShutdownPhase, previous: ShutdownPhase) => void;
   readonly #onError: (error: unknown) => void;
+  readonly #outcome: Promise<ShutdownOutcome>;
   #phase: ShutdownPhase = 'running';
-  #result: Promise<ShutdownOutcome> | null = null;
+  #gate: ShutdownGate | null = null;
   #startedAtEpoch = 0;
 
   constructor(options: {
@@ -53,20 +67,14 @@ export class ShutdownCoordinator {
     onError: (error: unknown) => void;
   }) {
     const { work } = options;
+    this.#onPhase = options.onPhase;
+    this.#onError = options.onError;
     const machine = shutdownMachine.provide({
       actions: {
         // An entry action, so the phase is announced before its work starts
         // (before runners react to it), not after the macrostep.
         phaseEntered: (_, params) => {
-          const previous = this.#phase;
-          this.#phase = params.phase;
-          this.#entered.set(params.phase, performance.now());
-          try {
-            this.#onPhase(params.phase, previous);
-          } catch (error) {
-            // A listener's bug must never stop the shutdown.
-            this.#onError(error);
-          }
+          this.#enter(params.phase);
         },
       },
       actors: {
@@ -75,16 +83,42 @@ export class ShutdownCoordinator {
         forceDrain: fromPromise(({ input }) => work.forceDrain(input.reason)),
         close: fromPromise(({ input }) => work.close(input.reason)),
         forceClose: fromPromise(({ input }) => work.forceClose(input.reason)),
+        gate: fromPromise(async ({ input }) => {
+          await this.#gate?.(input.phase);
+        }),
       },
     });
-    this.#onPhase = options.onPhase;
-    this.#onError = options.onError;
     this.#actor = createActor(machine, {
-      id: 'troupe:shutdown',
+      id: 'shutdown',
       input: options.deadlines,
       ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
     });
-    this.#actor.subscribe({ error: options.onError });
+    this.#view = actorView(this.#actor);
+    this.#outcome = new Promise<ShutdownOutput>((resolve) => {
+      const finish = (): void => {
+        const snapshot = this.#actor.getSnapshot();
+        resolve(
+          snapshot.status === 'done'
+            ? snapshot.output
+            : {
+                // Errored or stopped from outside: what the context holds.
+                reason: snapshot.context.reason ?? 'shutdown',
+                timedOut: snapshot.context.timedOut,
+                errors: snapshot.context.errors,
+              },
+        );
+      };
+      this.#actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.status === 'done') finish();
+        },
+        error: (error) => {
+          options.onError(error);
+          finish();
+        },
+        complete: finish,
+      });
+    }).then((output) => this.#timed(output));
     this.#actor.start();
   }
 
@@ -93,44 +127,61 @@ export class ShutdownCoordinator {
     return this.#phase;
   }
 
-  /** The coordinator's statechart actor. */
-  get actor(): Actor<typeof shutdownMachine> {
-    return this.#actor;
+  /**
+   * Readiness: true while `running`. Read from the phase the statechart's
+   * entry action announced, so it is already false for the listeners of
+   * SIGNALING (the snapshot's `ready` tag follows once the step is over).
+   */
+  get ready(): boolean {
+    return this.#phase === 'running';
   }
 
-  /** Starts the protocol (once) and resolves when every phase is over. */
-  begin(reason: string): Promise<ShutdownOutcome> {
-    this.#result ??= this.#run(reason);
-    return this.#result;
+  /** The coordinator's statechart, read-only. */
+  get view(): ActorView<ShutdownSnapshot> {
+    return this.#view;
   }
 
-  async #run(reason: string): Promise<ShutdownOutcome> {
-    this.#startedAtEpoch = Date.now();
-    const start = performance.now();
-    this.#entered.set('running', start);
-    const done = new Promise<ShutdownOutput>((resolve, reject) => {
-      const sub = this.#actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status === 'done') {
-            sub.unsubscribe();
-            resolve(snapshot.output);
-          }
-        },
-        error: reject,
-      });
-    });
+  /** Resolves once the protocol is over (or its actor is gone). Settles only after a begin. */
+  get outcome(): Promise<ShutdownOutcome> {
+    return this.#outcome;
+  }
+
+  /** Starts the protocol unless it already started; the first `gate` given is the one used. */
+  begin(reason: string, gate?: ShutdownGate): void {
+    if (this.#actor.getSnapshot().status !== 'active' || this.#phase !== 'running') return;
+    if (gate !== undefined) this.#gate = gate;
     this.#actor.send({ type: 'troupe.shutdown.begin', reason });
-    const output = await done;
+  }
+
+  #enter(phase: ShutdownPhase): void {
+    const previous = this.#phase;
+    if (previous === 'running') {
+      this.#startedAtEpoch = Date.now();
+      this.#entered.set('running', performance.now());
+    }
+    this.#phase = phase;
+    this.#entered.set(phase, performance.now());
+    try {
+      this.#onPhase(phase, previous);
+    } catch (error) {
+      // A listener's bug must never stop the shutdown.
+      this.#onError(error);
+    }
+  }
+
+  #timed(output: ShutdownOutput): ShutdownOutcome {
     const end = performance.now();
     const at = (phase: ShutdownPhase): number => this.#entered.get(phase) ?? end;
     const timing = (phase: TimedShutdownPhase, next: ShutdownPhase): PhaseTiming => ({
-      durationMs: Math.max(0, at(next) - at(phase)),
+      durationMs: at(next) - at(phase),
       timedOut: output.timedOut[phase],
     });
+    // A phase never entered (the actor was stopped from outside) lasted 0 ms.
+    if (!this.#entered.has('stopped')) this.#phase = shutdownPhaseOf('stopped');
     return {
       ...output,
       startedAt: this.#startedAtEpoch,
-      durationMs: end - start,
+      durationMs: end - at('running'),
       phases: {
         signaling: timing('signaling', 'draining'),
         draining: timing('draining', 'closing'),

@@ -5,6 +5,7 @@
 // the user's default function, so plain tasks pay nothing extra here.
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import {
+  DataCloneError,
   ShutdownInProgressError,
   UnknownHandlerError,
   fromErrorData,
@@ -52,12 +53,17 @@ interface TaskState {
   abortReason: ErrorData | null;
   /** The last event sent: replies come back in order, so when it is acknowledged all are. */
   lastEmit: Promise<void> | null;
+  /** Events sent so far, and the first one that could not be sent. */
+  emits: number;
+  emitFailure: DataCloneError | null;
 }
 
-const PRE_ABORTED_LIMIT = 1024;
 const shutdownController = new AbortController();
 const active = new Map<number, TaskState>();
-// Aborts that arrived before their task did (the two travel on different ports).
+// Aborts that overtook their task (the two travel on different ports). The
+// runner sends a thread the aborts of its own tasks only, and gives it
+// tasks in increasing order: an entry older than the task starting now can
+// never be used, so the map holds a few entries at most.
 const preAborted = new Map<number, ErrorData>();
 let definition: DefinedRunner<RunnerDefinition> | null = null;
 let events: Comlink.Remote<EventsApi> | null = null;
@@ -107,8 +113,23 @@ class Context implements TaskContext {
   emit(event: unknown): Promise<void> {
     const state = this.#state;
     if (events === null) return Promise.reject(new Error('events channel not open'));
-    const sent = events.emit(state.seq, event);
-    state.lastEmit = sent;
+    const index = state.emits++;
+    const sent = events.emit(state.seq, event).catch((error: unknown) => {
+      // An event that cannot be cloned fails the task (nothing is lost
+      // silently), whether or not the handler awaited its emit.
+      const failure = new DataCloneError(
+        `task ${setupContext.runnerId}#${state.seq}: event #${index} could not be cloned: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, context: { runnerId: setupContext.runnerId, taskId: `${setupContext.runnerId}#${state.seq}`, handler: state.handler } },
+      );
+      state.emitFailure ??= failure;
+      throw failure;
+    });
+    // Handled here, so an emit the handler did not await cannot kill the thread.
+    sent.catch(() => {});
+    state.lastEmit = sent.then(
+      () => undefined,
+      () => undefined,
+    );
     return sent;
   }
 }
@@ -119,11 +140,11 @@ function failure(error: unknown): TaskFailure {
 
 // Events a task emitted travel on the thread's channel, its result on
 // piscina's port: hold the result until the channel acknowledged them all.
-function afterEmits<T>(state: TaskState, value: T): T | Promise<T> {
+function afterEmits(state: TaskState, value: unknown): unknown {
   active.delete(state.seq);
   const last = state.lastEmit;
-  if (last === null) return value;
-  const deliver = (): T => value;
+  const deliver = (): unknown => (state.emitFailure === null ? value : failure(state.emitFailure));
+  if (last === null) return deliver();
   return last.then(deliver, deliver);
 }
 
@@ -138,16 +159,16 @@ function dispatch(envelope: TaskEnvelope): unknown {
     );
   }
   const early = preAborted.get(envelope.s);
-  if (early !== undefined) {
-    preAborted.delete(envelope.s);
-    return failure(fromErrorData(early));
-  }
+  for (const seq of preAborted.keys()) if (seq <= envelope.s) preAborted.delete(seq);
+  if (early !== undefined) return failure(fromErrorData(early));
   const state: TaskState = {
     seq: envelope.s,
     handler: envelope.h,
     controller: null,
     abortReason: null,
     lastEmit: null,
+    emits: 0,
+    emitFailure: null,
   };
   active.set(envelope.s, state);
   let out: unknown;
@@ -184,10 +205,6 @@ const control: ControlApi = {
     if (state !== undefined) {
       abortTaskState(state, reason);
       return true;
-    }
-    if (preAborted.size >= PRE_ABORTED_LIMIT) {
-      const oldest = preAborted.keys().next();
-      if (oldest.done !== true) preAborted.delete(oldest.value);
     }
     preAborted.set(seq, reason);
     return false;
@@ -243,6 +260,9 @@ async function start(): Promise<(payload: unknown) => unknown> {
     events: eventsChannel.port2,
   };
   port.postMessage(hello, [controlChannel.port2, eventsChannel.port2]);
+  // A module that failed to load must not take tasks: piscina sees a failed
+  // start (and does not mark the thread ready); the hello said why.
+  if (error !== null) throw fromErrorData(error);
   return typeof plainDefault === 'function'
     ? (plainDefault as (payload: unknown) => unknown)
     : unknownDefault;
@@ -259,8 +279,12 @@ process.on('uncaughtExceptionMonitor', (error: unknown) => {
 });
 
 const started = start();
+/** piscina's handler for `defineRunner` tasks. */
+const dispatcher = started.then(() => dispatch);
+// piscina awaits these; a failed load must not also surface as an unhandled rejection.
+started.catch(() => {});
+dispatcher.catch(() => {});
 
 /** piscina's default handler: the plain module's default export. */
 export default started;
-/** piscina's handler for `defineRunner` tasks. */
-export const dispatchTask = started.then(() => dispatch);
+export { dispatcher as dispatchTask };

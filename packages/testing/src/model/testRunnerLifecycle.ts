@@ -3,10 +3,10 @@ import {
   isTroupeError,
   type RunOptions,
   type Runner,
-  type RunnerContext,
   type RunnerSpec,
   type Troupe,
 } from '@troupe/runtime';
+import type { RunnerContext } from '@troupe/core';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { checkLeaks, snapshotHandles } from '../leakCheck.js';
 import { Outcomes } from './drivers/settle.js';
@@ -131,7 +131,7 @@ class UserRunnerDriver implements ModelDriver {
         return Promise.resolve(true);
       }
       case 'troupe.runner.restart':
-        runner.requestRestart(new Error('lifecycle test: restart requested'));
+        this.#outcomes.track(runner.restart(), 'runner.restart');
         return Promise.resolve(true);
       case 'troupe.runner.stop':
         if (event.closeWhenDrained === true) this.#outcomes.track(runner.stop(), 'runner.stop');

@@ -1,10 +1,5 @@
-import {
-  createTroupe,
-  type Runner,
-  type RunnerRestartConfig,
-  type Troupe,
-  type TroupeOptions,
-} from '@troupe/runtime';
+import type { RunnerRestartConfig } from '@troupe/core';
+import { createTroupe, type Runner, type Troupe, type TroupeOptions } from '@troupe/runtime';
 import { Control, LoadMode, counterReached, createControl, releaseHeld } from '../../control.js';
 import { fixtures } from '../../fixtures.js';
 import { stateValueText, type ModelPath } from '../modelPaths.js';
@@ -227,7 +222,7 @@ export class RunnerDriver implements ModelDriver {
         break;
       }
       case 'troupe.runner.restart':
-        runner.requestRestart(new Error('model-based test: restart requested'));
+        void runner.restart().catch(() => {});
         break;
       case 'troupe.runner.stop':
         if (event.closeWhenDrained === true) this.#outcomes.track(runner.stop(), 'runner.stop');

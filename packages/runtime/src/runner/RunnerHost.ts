@@ -1,0 +1,36 @@
+import type { RunnerState, ShutdownPhase, TroupeErrorContext } from '@troupe/core';
+import type { ErrorRecord, Resolution } from '../errors/ErrorHandler.js';
+import type { InspectOption } from '../inspection/InspectOption.js';
+import type { Logger } from '../logger.js';
+import type { ResourceManager } from '../resources/ResourceManager.js';
+import type { StartGate } from '../startup/StartGate.js';
+import type { TaskSettledEvent } from './types.js';
+
+/** What a runner needs from its troupe. Facts and effects; no decisions. */
+export interface RunnerHost {
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly inspect: InspectOption | undefined;
+  readonly resources: ResourceManager;
+  readonly startGate: StartGate;
+  /** The troupe's per-phase deadlines (a runner's own drain backstop derives from them). */
+  readonly signalingMs: number;
+  readonly drainingMs: number;
+  /** True when someone listens to `task:settled` (per-task timing costs). */
+  readonly wantsTaskEvents: boolean;
+  /** Default backoff of task retries. */
+  readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
+  /** The troupe's shutdown phase now, and why it is shutting down. */
+  phase(): ShutdownPhase;
+  shutdownReason(): string | null;
+  reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
+  resolveErrors(records: readonly ErrorRecord[], how: Resolution): void;
+  /** A listener you registered threw: reported as `ERR_LISTENER_FAILED`, never acted upon. */
+  listenerFailed(error: unknown, listener: string, context: TroupeErrorContext): void;
+  /** True when the error handler's action for this error allows retrying a task. */
+  isRetryable(error: unknown, context: TroupeErrorContext): boolean;
+  emitState(runnerId: string, state: RunnerState, previous: RunnerState | null): void;
+  emitTaskSettled(event: TaskSettledEvent): void;
+  /** A `run()` on a runner that is done (submitted and refused): counted troupe-wide. */
+  refusedAfterFinal(): void;
+}
