@@ -20,6 +20,7 @@ import type { InspectOption } from './inspection/InspectOption.js';
 import { safeObserver } from './inspection/safeObserver.js';
 import { silentLogger, type Logger } from './logger.js';
 import { parseWith } from './options/parse.js';
+import { createThreadPool } from './pool/ThreadPool.js';
 import { resolveRunnerSpec } from './options/resolveRunnerSpec.js';
 import { troupeOptionsSchema } from './options/schemas.js';
 import type { RunnerSpec, TroupeOptions } from './options/TroupeOptions.js';
@@ -477,6 +478,7 @@ export class Troupe {
       inspect: this.#inspect,
       resources: this.#resources,
       startGate: this.#startGate,
+      createPool: createThreadPool,
       signalingMs: this.#options.shutdown.signalingMs,
       drainingMs: this.#options.shutdown.drainingMs,
       get wantsTaskEvents() {

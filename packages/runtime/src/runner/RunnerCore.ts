@@ -32,12 +32,7 @@ import type { ProbeTarget } from '../health/HealthMonitor.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
 import { untilSnapshot } from '../inspection/untilSnapshot.js';
 import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
-import {
-  createThreadPool,
-  type RunTimeSummary,
-  type ThreadExit,
-  type ThreadPool,
-} from '../pool/ThreadPool.js';
+import type { RunTimeSummary, ThreadExit, ThreadPool } from '../pool/ThreadPool.js';
 import {
   isCrashNote,
   isHelloMessage,
@@ -494,7 +489,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
     let pool: ThreadPool | null = null;
     const mine = (): boolean => pool !== null && this.#pool === pool;
     try {
-      pool = createThreadPool(
+      pool = this.host.createPool(
         {
           filename: ENTRY_URL,
           threads: input.threads,

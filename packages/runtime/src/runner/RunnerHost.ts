@@ -2,6 +2,7 @@ import type { RunnerState, ShutdownPhase, TroupeErrorContext } from '@troupe/cor
 import type { ErrorRecord, Resolution } from '../errors/ErrorHandler.js';
 import type { InspectOption } from '../inspection/InspectOption.js';
 import type { Logger } from '../logger.js';
+import type { ThreadPool, ThreadPoolListener, ThreadPoolOptions } from '../pool/ThreadPool.js';
 import type { ResourceManager } from '../resources/ResourceManager.js';
 import type { StartGate } from '../startup/StartGate.js';
 import type { TaskSettledEvent } from './types.js';
@@ -13,6 +14,8 @@ export interface RunnerHost {
   readonly inspect: InspectOption | undefined;
   readonly resources: ResourceManager;
   readonly startGate: StartGate;
+  /** Builds a runner's pool: piscina in production, a fake in the runner core's unit tests. */
+  readonly createPool: (options: ThreadPoolOptions, listener: ThreadPoolListener) => ThreadPool;
   /** The troupe's per-phase deadlines (a runner's own drain backstop derives from them). */
   readonly signalingMs: number;
   readonly drainingMs: number;
