@@ -4,6 +4,104 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
+const NO_DEEP = {
+  group: ['@troupe/*/src', '@troupe/*/src/*', '@troupe/*/dist/*', '../../packages/*'],
+  message: 'Import packages through their public entry points only.',
+};
+
+/** Seams of packages/runtime/src: folder → the src folders it must not import values from. */
+function runtimeSeams() {
+  const src = 'packages/runtime/src';
+  const all = [
+    'admission',
+    'channel',
+    'errors',
+    'events',
+    'health',
+    'inspection',
+    'options',
+    'pool',
+    'resources',
+    'runner',
+    'shutdown',
+    'startup',
+    'supervision',
+    'task',
+    'worker',
+  ];
+  const seams = {
+    pool: [],
+    channel: ['inspection'],
+    admission: [],
+    task: ['admission'],
+    resources: ['inspection'],
+    shutdown: ['inspection'],
+    health: [],
+    supervision: ['inspection'],
+    events: [],
+    startup: [],
+    inspection: [],
+    errors: [],
+    worker: ['channel'],
+  };
+  const blocks = Object.entries(seams).map(([folder, allowed]) => {
+    const banned = all.filter((f) => f !== folder && !allowed.includes(f));
+    return {
+      files: [`${src}/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': 'off',
+        '@typescript-eslint/no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              NO_DEEP,
+              {
+                group: banned.map((f) => `../${f}/*`),
+                message: `${folder}/ may not import values from there (DESIGN.md: the runtime's seams).`,
+                allowTypeImports: true,
+              },
+              ...(folder === 'pool'
+                ? []
+                : [{ group: ['piscina'], message: 'Only pool/ThreadPool.ts imports piscina.' }]),
+              ...(folder === 'channel' || folder === 'worker'
+                ? []
+                : [
+                    {
+                      group: ['comlink'],
+                      message: 'Comlink stays behind channel/ (and the worker entry).',
+                    },
+                  ]),
+            ],
+          },
+        ],
+      },
+    };
+  });
+  return [
+    {
+      // Outside the seam folders (Troupe.ts wires them): only the dependency rules.
+      files: [`${src}/*.ts`, `${src}/runner/**/*.ts`, `${src}/options/**/*.ts`],
+      rules: {
+        'no-restricted-imports': 'off',
+        '@typescript-eslint/no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              NO_DEEP,
+              { group: ['piscina'], message: 'Only pool/ThreadPool.ts imports piscina.' },
+              {
+                group: ['comlink'],
+                message: 'Comlink stays behind channel/ (and the worker entry).',
+              },
+            ],
+          },
+        ],
+      },
+    },
+    ...blocks,
+  ];
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -44,12 +142,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: ['@troupe/*/src', '@troupe/*/src/*', '@troupe/*/dist/*', '../../packages/*'],
-              message: 'Import packages through their public entry points only.',
-            },
-          ],
+          patterns: [NO_DEEP],
         },
       ],
     },
@@ -83,6 +176,10 @@ export default tseslint.config(
       ],
     },
   },
+  // @troupe/runtime: each folder is a seam with the imports the design
+  // allows (DESIGN.md, "Inside the runtime"). Types may cross seams; values
+  // may not. piscina stays behind pool/, Comlink behind channel/ and worker/.
+  ...runtimeSeams(),
   {
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: {

@@ -32,7 +32,8 @@ import {
 import { runnerFacade, type Runner } from './runner/Runner.js';
 import { RunnerCore, type RunnerSummary } from './runner/RunnerCore.js';
 import type { RunnerHost } from './runner/RunnerHost.js';
-import type { RunnerStats, TaskSettledEvent } from './runner/types.js';
+import type { RunnerStats } from './runner/types.js';
+import type { TaskSettledEvent } from './task/types.js';
 import {
   ShutdownCoordinator,
   type ShutdownGate,
@@ -201,7 +202,10 @@ export class Troupe {
       },
       effects: {
         alert: (alert) => {
-          this.#logger[alert.kind === 'health' ? 'warn' : 'error']({ alert }, `alert: ${alert.message}`);
+          this.#logger[alert.kind === 'health' ? 'warn' : 'error'](
+            { alert },
+            `alert: ${alert.message}`,
+          );
           this.#events.emit('alert', alert);
         },
         beginShutdown: (reason) => {
@@ -252,7 +256,11 @@ export class Troupe {
       },
       onPhase: (phase, previous) => {
         this.#logger.info({ nodeId: this.nodeId, phase, previous }, 'shutdown phase');
-        this.#events.emit('shutdown:phase', { phase, previous, reason: this.#reason ?? 'shutdown' });
+        this.#events.emit('shutdown:phase', {
+          phase,
+          previous,
+          reason: this.#reason ?? 'shutdown',
+        });
       },
       onError: (error) => {
         this.#reportError(error, { component: 'shutdown', operation: 'shutdown' });

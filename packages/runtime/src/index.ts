@@ -20,12 +20,10 @@ export type {
 } from './options/TroupeOptions.js';
 export type { Runner, RunnerSnapshot } from './runner/Runner.js';
 export type { RunnerEvents } from './runner/RunnerCore.js';
-export type { RunOptions, RunnerStats, TaskEventMeta, TaskSettledEvent } from './runner/types.js';
+export type { RunnerStats } from './runner/types.js';
+export type { RunOptions, TaskEventMeta, TaskSettledEvent } from './task/types.js';
 export type { Alert } from './supervision/Supervisor.js';
-export type {
-  ShutdownReport,
-  ShutdownTaskCounts,
-} from './shutdown/shutdownReport.js';
+export type { ShutdownReport, ShutdownTaskCounts } from './shutdown/shutdownReport.js';
 export type {
   PhaseTiming,
   ShutdownGate,

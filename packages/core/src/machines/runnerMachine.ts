@@ -568,7 +568,11 @@ export const runnerMachine = setup({
           // The runtime terminated it (an abort ignored past its grace): the pool replaces it.
           { guard: and(['terminated', not('notReplaced')]), actions: 'threadDown' },
           // A replacement that died loading, or a pool that gave up replacing: restart whole.
-          { guard: and(['lostPool', 'isTemporary']), target: '#runner.closing', actions: 'failBroken' },
+          {
+            guard: and(['lostPool', 'isTemporary']),
+            target: '#runner.closing',
+            actions: 'failBroken',
+          },
           {
             guard: and(['lostPool', 'mayRestart']),
             target: '#runner.restarting',

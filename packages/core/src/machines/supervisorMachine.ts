@@ -119,11 +119,17 @@ export const supervisorMachine = setup({
         'troupe.supervisor.unhealthy': [
           {
             guard: { type: 'recoveryIs', params: { recovery: 'restart' } },
-            actions: [{ type: 'alert', params: { kind: 'health', decision: 'restart' } }, 'restartRunner'],
+            actions: [
+              { type: 'alert', params: { kind: 'health', decision: 'restart' } },
+              'restartRunner',
+            ],
           },
           {
             guard: { type: 'recoveryIs', params: { recovery: 'stop' } },
-            actions: [{ type: 'alert', params: { kind: 'health', decision: 'stop' } }, 'stopRunner'],
+            actions: [
+              { type: 'alert', params: { kind: 'health', decision: 'stop' } },
+              'stopRunner',
+            ],
           },
           { actions: { type: 'alert', params: { kind: 'health', decision: 'none' } } },
         ],

@@ -35,7 +35,12 @@ export function shutdownRefusal(
       ? `troupe ${nodeId} has shut down${why}: no new work is accepted`
       : `troupe ${nodeId} is shutting down${why}: no new work is accepted`;
   return new ShutdownInProgressError(message, {
-    context: { component: 'troupe', operation: 'admit', phase, ...(reason === null ? {} : { reason }) },
+    context: {
+      component: 'troupe',
+      operation: 'admit',
+      phase,
+      ...(reason === null ? {} : { reason }),
+    },
   });
 }
 
@@ -58,10 +63,9 @@ export function refusalOf(facts: RefusalFacts): TroupeError {
     });
   }
   const state: RunnerState = runnerStateOf(facts.value);
-  return new RunnerStoppedError(
-    `runner "${facts.runnerId}" is ${state} and takes no new tasks`,
-    { context: { runnerId: facts.runnerId, state, operation: 'admit' } },
-  );
+  return new RunnerStoppedError(`runner "${facts.runnerId}" is ${state} and takes no new tasks`, {
+    context: { runnerId: facts.runnerId, state, operation: 'admit' },
+  });
 }
 
 /** What queued tasks reject with when the runner closes before a thread took them. */
@@ -70,10 +74,9 @@ export function queuedRejection(runnerId: string, failure: ErrorData | null): Tr
     const error = fromErrorData(failure);
     return toTroupeError(error, 'ERR_RUNNER_STOPPED', error.message, { runnerId });
   }
-  return new TaskAbortedError(
-    `runner "${runnerId}" closed before a thread took the task`,
-    { context: { runnerId, operation: 'run' } },
-  );
+  return new TaskAbortedError(`runner "${runnerId}" closed before a thread took the task`, {
+    context: { runnerId, operation: 'run' },
+  });
 }
 
 /** What queued tasks reject with at the drain deadline. */

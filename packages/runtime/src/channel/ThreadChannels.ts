@@ -30,7 +30,8 @@ export interface ProbeAnswer {
 }
 
 /** How a thread's teardown went: `null` when it ran and returned. */
-export type TeardownOutcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+export type TeardownOutcome =
+  { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
 /** Options of {@link ThreadChannels}. */
 export interface ThreadChannelsOptions {

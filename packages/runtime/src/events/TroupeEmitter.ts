@@ -27,11 +27,11 @@ export class TroupeEmitter<TEvents extends { [K in keyof TEvents]: unknown[] }> 
   }
 
   on<E extends keyof TEvents>(event: E, listener: (...args: TEvents[E]) => void): void {
-    this.#add(event, listener as unknown as AnyListener, false);
+    this.#add(event, listener, false);
   }
 
   once<E extends keyof TEvents>(event: E, listener: (...args: TEvents[E]) => void): void {
-    this.#add(event, listener as unknown as AnyListener, true);
+    this.#add(event, listener, true);
   }
 
   /** Removes the listener from this event (one registration, the latest). */

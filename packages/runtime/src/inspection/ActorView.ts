@@ -30,8 +30,7 @@ export function actorView<TActor extends AnyActorRef>(
     getSnapshot: () => actor.getSnapshot() as SnapshotFrom<TActor>,
     subscribe: (
       observer:
-        | ((snapshot: SnapshotFrom<TActor>) => void)
-        | Partial<Observer<SnapshotFrom<TActor>>>,
+        ((snapshot: SnapshotFrom<TActor>) => void) | Partial<Observer<SnapshotFrom<TActor>>>,
     ): Subscription =>
       typeof observer === 'function'
         ? actor.subscribe(observer)

@@ -34,6 +34,5 @@ export function untilSnapshot<TSnapshot extends { readonly status: string }>(
       error: finish,
       complete: finish,
     });
-    if (done) sub.unsubscribe();
   });
 }

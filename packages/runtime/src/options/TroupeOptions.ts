@@ -66,7 +66,11 @@ export interface ErrorOptions {
   /** A custom classifier, applied after the policies. */
   readonly classify?: Classifier;
   /** Backoff of task retries (`run(..., { retries })`). Default `{ baseMs: 100, capMs: 10000 }`. */
-  readonly retry?: { readonly baseMs?: number; readonly capMs?: number; readonly maxAttempts?: number };
+  readonly retry?: {
+    readonly baseMs?: number;
+    readonly capMs?: number;
+    readonly maxAttempts?: number;
+  };
   /** What an escalated CRITICAL error does. Default 'degrade'. */
   readonly escalation?: EscalationPolicy;
 }

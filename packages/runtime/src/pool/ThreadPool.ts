@@ -117,7 +117,7 @@ function workerInfoOf(iface: object): WorkerInfoLike | null {
   for (const symbol of Object.getOwnPropertySymbols(iface)) {
     if (symbol.description === 'Piscina.kWorkerData') {
       const info = (iface as Record<symbol, unknown>)[symbol];
-      return typeof info === 'object' && info !== null ? (info as WorkerInfoLike) : null;
+      return typeof info === 'object' && info !== null ? info : null;
     }
   }
   return null;

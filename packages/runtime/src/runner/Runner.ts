@@ -8,7 +8,8 @@ import type { SnapshotFrom } from 'xstate';
 import type { ActorView } from '../inspection/ActorView.js';
 import { untilSnapshot } from '../inspection/untilSnapshot.js';
 import type { RunnerCore, RunnerEvents } from './RunnerCore.js';
-import type { RunOptions, RunnerStats } from './types.js';
+import type { RunOptions } from '../task/types.js';
+import type { RunnerStats } from './types.js';
 
 /** A runner statechart's snapshot. */
 export type RunnerSnapshot = SnapshotFrom<typeof runnerMachine>;
@@ -124,15 +125,15 @@ export function runnerFacade(core: RunnerCore): Runner {
     },
     stats: () => core.stats(),
     on(event, listener) {
-      core.events.on(event, listener as never);
+      core.events.on(event, listener);
       return runner;
     },
     once(event, listener) {
-      core.events.once(event, listener as never);
+      core.events.once(event, listener);
       return runner;
     },
     off(event, listener) {
-      core.events.off(event, listener as never);
+      core.events.off(event, listener);
       return runner;
     },
   };

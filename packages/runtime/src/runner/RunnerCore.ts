@@ -26,6 +26,7 @@ import {
   type SnapshotFrom,
 } from 'xstate';
 import { refusalOf } from '../admission/refusal.js';
+import { describeValue } from '../describeValue.js';
 import { ThreadChannels, type ProbeAnswer } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import type { ProbeTarget } from '../health/HealthMonitor.js';
@@ -45,7 +46,8 @@ import {
 import { TaskExecutor, type ExecutorRunner } from '../task/TaskExecutor.js';
 import type { TeardownCause } from '../task/workErrors.js';
 import type { RunnerHost } from './RunnerHost.js';
-import type { RunOptions, RunnerStats, TaskEventMeta } from './types.js';
+import type { RunOptions, TaskEventMeta } from '../task/types.js';
+import type { RunnerStats } from './types.js';
 
 // The worker entry, bundled into one module at build time (scripts/bundle-worker.mjs).
 const ENTRY_URL = new URL('../worker/entry.bundle.js', import.meta.url).href;
@@ -386,7 +388,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   }
 
   on<E extends keyof RunnerEvents>(event: E, listener: (...args: RunnerEvents[E]) => void): void {
-    this.events.on(event, listener as never);
+    this.events.on(event, listener);
   }
 
   // ---- ExecutorRunner ----------------------------------------------------------
@@ -544,7 +546,11 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
         exited: this.#pastThreads.exited + pool.counts.exited,
       };
     }
-    await this.channels.goneAll({ _tag: 'Error', name: 'Error', message: 'the pool was destroyed' });
+    await this.channels.goneAll({
+      _tag: 'Error',
+      name: 'Error',
+      message: 'the pool was destroyed',
+    });
     this.#ready.clear();
     this.#hello.clear();
     this.#up.clear();
@@ -629,7 +635,11 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
           }),
         );
       }
-      this.#send({ type: 'troupe.runner.threadFailed', threadId: info.threadId, error: toErrorData(error) });
+      this.#send({
+        type: 'troupe.runner.threadFailed',
+        threadId: info.threadId,
+        error: toErrorData(error),
+      });
       return;
     }
     this.#kind = info.kind;
@@ -656,14 +666,18 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
     const teardown = ThreadChannels.teardownError(this.channels.teardownOf(threadId));
     if (teardown !== null) this.#teardownFailures.set(threadId, teardown);
     const note = this.#notes.get(threadId);
+    // The thread's own account first: an error that crossed the boundary may have lost its shape.
     const cause: unknown =
-      exit.error ?? (note === undefined ? null : fromErrorData(note)) ?? null;
-    const why = cause === null ? '' : `: ${cause instanceof Error ? cause.message : String(cause)}`;
+      note !== undefined && !(exit.error instanceof Error) ? fromErrorData(note) : exit.error;
+    const why =
+      cause === null || cause === undefined
+        ? ''
+        : `: ${cause instanceof Error ? cause.message : describeValue(cause)}`;
     const exitData: ErrorData = toErrorData(
       new WorkerCrashedError(
         `thread ${threadId} of runner "${this.id}" exited with code ${exitCode}${why}`,
         {
-          ...(cause === null ? {} : { cause }),
+          ...(cause === null || cause === undefined ? {} : { cause }),
           context: { runnerId: this.id, threadId, exitCode, operation: 'thread' },
         },
       ),

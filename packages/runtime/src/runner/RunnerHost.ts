@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { ThreadPool, ThreadPoolListener, ThreadPoolOptions } from '../pool/ThreadPool.js';
 import type { ResourceManager } from '../resources/ResourceManager.js';
 import type { StartGate } from '../startup/StartGate.js';
-import type { TaskSettledEvent } from './types.js';
+import type { TaskSettledEvent } from '../task/types.js';
 
 /** What a runner needs from its troupe. Facts and effects; no decisions. */
 export interface RunnerHost {

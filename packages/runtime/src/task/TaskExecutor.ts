@@ -19,8 +19,8 @@ import type { ThreadChannels } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import type { ThreadPool, PoolTaskOptions } from '../pool/ThreadPool.js';
 import { isTaskFailure, kDispatchName, kFailureKey, type TaskEnvelope } from '../protocol.js';
-import type { RunOptions, TaskEventMeta } from '../runner/types.js';
-import type { RunnerHost } from '../runner/RunnerHost.js';
+import type { InspectOption } from '../inspection/InspectOption.js';
+import type { RunOptions, TaskEventMeta, TaskSettledEvent } from './types.js';
 import { AbortHook } from './AbortHook.js';
 import { checkRunOptions } from './checkRunOptions.js';
 import {
@@ -46,10 +46,24 @@ export interface AdmissionFlags {
   readonly slots: number;
 }
 
+/** What the executor needs from the troupe (a subset of the runner's host). */
+export interface ExecutorHost {
+  readonly inspect: InspectOption | undefined;
+  readonly wantsTaskEvents: boolean;
+  readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
+  phase(): string;
+  reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
+  resolveErrors(records: readonly ErrorRecord[], how: 'retry'): void;
+  listenerFailed(error: unknown, listener: string, context: TroupeErrorContext): void;
+  isRetryable(error: unknown, context: TroupeErrorContext): boolean;
+  emitTaskSettled(event: TaskSettledEvent): void;
+  refusedAfterFinal(): void;
+}
+
 /** What the executor needs from the runner it serves. */
 export interface ExecutorRunner {
   readonly id: string;
-  readonly host: RunnerHost;
+  readonly host: ExecutorHost;
   readonly moduleUrl: string;
   readonly capacity: number;
   readonly taskTimeoutMs: number | undefined;
@@ -74,8 +88,8 @@ export interface ExecutorRunner {
   done(): boolean;
 }
 
-const EMPTY: PoolTaskOptions = Object.freeze({}) as PoolTaskOptions;
-const DISPATCH: PoolTaskOptions = Object.freeze({ name: kDispatchName }) as PoolTaskOptions;
+const EMPTY: PoolTaskOptions = Object.freeze({});
+const DISPATCH: PoolTaskOptions = Object.freeze({ name: kDispatchName });
 
 class TaskRecord implements Queueable {
   queued = false;
@@ -321,7 +335,10 @@ export class TaskExecutor {
     } else {
       poolOptions = { filename: runner.moduleUrl, name: record.handler };
     }
-    if (options !== undefined && (options.transfer !== undefined || record.timer !== undefined || options.signal !== undefined)) {
+    if (
+      options !== undefined &&
+      (options.transfer !== undefined || record.timer !== undefined || options.signal !== undefined)
+    ) {
       poolOptions = { ...poolOptions };
       if (options.transfer !== undefined) {
         poolOptions.transferList = options.transfer as Transferable[];
@@ -485,7 +502,8 @@ export class TaskExecutor {
 
   /** The drain deadline passed: queued tasks that never started are aborted. */
   abortQueued(): void {
-    for (const record of this.#queue.drain()) this.#fail(record, drainDeadlineRejection(this.#runner.id));
+    for (const record of this.#queue.drain())
+      this.#fail(record, drainDeadlineRejection(this.#runner.id));
   }
 
   /** The runner closes: whatever is still queued is rejected (with its failure, if any). */
@@ -530,12 +548,19 @@ export class TaskExecutor {
   /** An event a task emitted: to its `onEvent`, then `runner.on('event')`. */
   onEvent(threadId: number, seq: number, event: unknown): void {
     const record = this.#withListener.get(seq);
-    const meta: TaskEventMeta = { runnerId: this.#runner.id, taskId: `${this.#runner.id}#${seq}`, threadId };
+    const meta: TaskEventMeta = {
+      runnerId: this.#runner.id,
+      taskId: `${this.#runner.id}#${seq}`,
+      threadId,
+    };
     if (record?.options?.onEvent !== undefined) {
       try {
         record.options.onEvent(event, meta);
       } catch (error) {
-        this.#runner.host.listenerFailed(error, 'onEvent', { runnerId: this.#runner.id, taskId: meta.taskId });
+        this.#runner.host.listenerFailed(error, 'onEvent', {
+          runnerId: this.#runner.id,
+          taskId: meta.taskId,
+        });
       }
     }
     this.#runner.emitEvent(event, meta);
@@ -636,9 +661,9 @@ export class TaskExecutor {
       handler: record.handler,
       operation: 'run',
     };
-    return new TaskAbortedError(
-      `task ${record.taskId} (handler "${record.handler}") was aborted`,
-      { ...(reason === undefined ? {} : { cause: reason }), context },
-    );
+    return new TaskAbortedError(`task ${record.taskId} (handler "${record.handler}") was aborted`, {
+      ...(reason === undefined ? {} : { cause: reason }),
+      context,
+    });
   }
 }

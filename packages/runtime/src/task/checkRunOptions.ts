@@ -12,7 +12,12 @@ const KNOWN: ReadonlySet<string> = new Set([
   'retryBackoff',
 ]);
 
-function bad(runnerId: string, field: string, expected: string, value: unknown): InvalidConfigError {
+function bad(
+  runnerId: string,
+  field: string,
+  expected: string,
+  value: unknown,
+): InvalidConfigError {
   return new InvalidConfigError(
     `invalid "run options.${field}": expected ${expected}; got ${describeValue(value)}`,
     { context: { runnerId, field, operation: 'admit' } },

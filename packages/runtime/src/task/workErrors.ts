@@ -104,10 +104,13 @@ export function mapWorkError(error: unknown, facts: WorkErrorFacts): TroupeError
   }
   switch (kind) {
     case 'crash':
-      return new WorkerCrashedError(`the thread running task ${taskId} crashed: ${message(error)}`, {
-        cause: error,
-        context,
-      });
+      return new WorkerCrashedError(
+        `the thread running task ${taskId} crashed: ${message(error)}`,
+        {
+          cause: error,
+          context,
+        },
+      );
     case 'terminated':
       if (facts.failure !== null) {
         const failed = fromErrorData(facts.failure);

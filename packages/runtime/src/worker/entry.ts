@@ -119,7 +119,14 @@ class Context implements TaskContext {
       // silently), whether or not the handler awaited its emit.
       const failure = new DataCloneError(
         `task ${setupContext.runnerId}#${state.seq}: event #${index} could not be cloned: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error, context: { runnerId: setupContext.runnerId, taskId: `${setupContext.runnerId}#${state.seq}`, handler: state.handler } },
+        {
+          cause: error,
+          context: {
+            runnerId: setupContext.runnerId,
+            taskId: `${setupContext.runnerId}#${state.seq}`,
+            handler: state.handler,
+          },
+        },
       );
       state.emitFailure ??= failure;
       throw failure;
