@@ -214,7 +214,13 @@ describe('properties over random command sequences (real threads)', () => {
           const baseline = snapshotHandles();
           const troupe = createTroupe({
             health: { enabled: false },
-            shutdown: { drainingMs: 200, abortGraceMs: 50, closingMs: 2_000, forceMs: 500 },
+            shutdown: {
+              signalingMs: 200,
+              drainingMs: 200,
+              abortGraceMs: 50,
+              closingMs: 2_000,
+              forceMs: 500,
+            },
           });
           const real: Real = {
             troupe,

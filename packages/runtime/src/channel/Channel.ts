@@ -10,6 +10,7 @@ import * as Comlink from 'comlink';
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
 import type { InspectOption } from '../inspection/InspectOption.js';
+import { ReleasableEndpoint } from './ReleasableEndpoint.js';
 import { toWireApi } from './toWireApi.js';
 
 /**
@@ -75,6 +76,8 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
   readonly #expose: ChannelEndpoint | undefined;
   readonly #remote: Comlink.Remote<TRemote> | undefined;
   readonly #pending = new Set<PendingCall>();
+  /** What Comlink holds on to: detached when the channel is released. */
+  readonly #comlinkEndpoints: ReleasableEndpoint[] = [];
   /** Pending calls that keep the process alive: the call port is ref'd while there are any. */
   #keepingAlive = 0;
   readonly #actor: Actor<typeof channelMachine>;
@@ -99,11 +102,15 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
     this.#expose = options.exposeEndpoint;
     this.#onError = options.onError ?? (() => {});
     if (this.#expose !== undefined && options.localApi !== undefined) {
-      Comlink.expose(toWireApi(options.localApi), this.#expose);
+      const endpoint = new ReleasableEndpoint(this.#expose);
+      this.#comlinkEndpoints.push(endpoint);
+      Comlink.expose(toWireApi(options.localApi), endpoint);
       this.#expose.unref?.();
     }
     if (this.#callEndpoint !== undefined) {
-      this.#remote = Comlink.wrap<TRemote>(this.#callEndpoint);
+      const endpoint = new ReleasableEndpoint(this.#callEndpoint);
+      this.#comlinkEndpoints.push(endpoint);
+      this.#remote = Comlink.wrap<TRemote>(endpoint);
       this.#callEndpoint.unref?.();
     }
     for (const endpoint of this.#endpoints()) endpoint.once?.('close', this.#onPortClose);
@@ -285,6 +292,7 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
         this.#onError(error);
       }
     }
+    for (const endpoint of this.#comlinkEndpoints) endpoint.release();
   }
 
   #closedError(method?: string, reason: ErrorData | null = null): ChannelClosedError {

@@ -21,19 +21,31 @@ export interface ActorView<TSnapshot> {
   subscribe(observer: ((snapshot: TSnapshot) => void) | Partial<Observer<TSnapshot>>): Subscription;
 }
 
+class View<TActor extends AnyActorRef> implements ActorView<SnapshotFrom<TActor>> {
+  readonly #actor: TActor;
+  readonly id: string;
+
+  constructor(actor: TActor) {
+    this.#actor = actor;
+    this.id = actor.id;
+  }
+
+  getSnapshot(): SnapshotFrom<TActor> {
+    return this.#actor.getSnapshot() as SnapshotFrom<TActor>;
+  }
+
+  subscribe(
+    observer: ((snapshot: SnapshotFrom<TActor>) => void) | Partial<Observer<SnapshotFrom<TActor>>>,
+  ): Subscription {
+    return typeof observer === 'function'
+      ? this.#actor.subscribe(observer)
+      : this.#actor.subscribe(observer as Observer<SnapshotFrom<TActor>>);
+  }
+}
+
 /** A read-only view of `actor`. */
 export function actorView<TActor extends AnyActorRef>(
   actor: TActor,
 ): ActorView<SnapshotFrom<TActor>> {
-  return Object.freeze({
-    id: actor.id,
-    getSnapshot: () => actor.getSnapshot() as SnapshotFrom<TActor>,
-    subscribe: (
-      observer:
-        ((snapshot: SnapshotFrom<TActor>) => void) | Partial<Observer<SnapshotFrom<TActor>>>,
-    ): Subscription =>
-      typeof observer === 'function'
-        ? actor.subscribe(observer)
-        : actor.subscribe(observer as Observer<SnapshotFrom<TActor>>),
-  });
+  return new View(actor);
 }

@@ -80,62 +80,94 @@ export interface Runner {
 }
 
 /** The {@link Runner} users hold: a facade over the runner core. */
+class RunnerHandle implements Runner {
+  readonly #core: RunnerCore;
+  readonly id: string;
+  readonly workerPath: string;
+  readonly actor: ActorView<RunnerSnapshot>;
+  readonly threadCount: number;
+  readonly dependsOn: readonly string[];
+
+  constructor(core: RunnerCore) {
+    this.#core = core;
+    this.id = core.id;
+    this.workerPath = core.workerPath;
+    this.actor = core.view;
+    this.threadCount = core.spec.threads;
+    this.dependsOn = core.spec.dependsOn;
+  }
+
+  get state(): RunnerState {
+    return this.#core.state;
+  }
+
+  get threadIds(): readonly number[] {
+    return this.#core.threadIds;
+  }
+
+  get moduleKind(): 'plain' | 'defined' {
+    return this.#core.moduleKind;
+  }
+
+  get handlers(): readonly string[] {
+    return this.#core.handlers;
+  }
+
+  run<TResult = unknown, TEvent = unknown>(
+    payload?: unknown,
+    options?: RunOptions<TEvent>,
+  ): Promise<TResult> {
+    return this.#core.run(payload, options as RunOptions | undefined) as Promise<TResult>;
+  }
+
+  stop(): Promise<void> {
+    return this.#core.stop();
+  }
+
+  async restart(): Promise<void> {
+    const core = this.#core;
+    const serving = (s: RunnerSnapshot): boolean => s.matches('running');
+    const before = core.view.getSnapshot();
+    if (serving(before)) {
+      const count = before.context.restartCount;
+      core.restart(
+        troupeErrorData('ERR_RUNNER_STOPPED', `runner "${core.id}": restart requested`, {
+          context: { runnerId: core.id, operation: 'restart' },
+        }),
+      );
+      await untilSnapshot(core.view, (s) => serving(s) && s.context.restartCount > count);
+    } else if (before.matches('starting') || before.matches('restarting')) {
+      await untilSnapshot(core.view, serving);
+    }
+    if (!serving(core.view.getSnapshot())) {
+      throw new RunnerStoppedError(
+        `runner "${core.id}" is ${core.state}: it does not serve after the restart`,
+        { context: { runnerId: core.id, state: core.state, operation: 'restart' } },
+      );
+    }
+  }
+
+  stats(): RunnerStats {
+    return this.#core.stats();
+  }
+
+  on<E extends keyof RunnerEvents>(event: E, listener: (...args: RunnerEvents[E]) => void): this {
+    this.#core.events.on(event, listener);
+    return this;
+  }
+
+  once<E extends keyof RunnerEvents>(event: E, listener: (...args: RunnerEvents[E]) => void): this {
+    this.#core.events.once(event, listener);
+    return this;
+  }
+
+  off<E extends keyof RunnerEvents>(event: E, listener: (...args: RunnerEvents[E]) => void): this {
+    this.#core.events.off(event, listener);
+    return this;
+  }
+}
+
+/** The {@link Runner} users hold for this core. */
 export function runnerFacade(core: RunnerCore): Runner {
-  const serving = (s: RunnerSnapshot): boolean => s.matches('running');
-  const runner: Runner = {
-    id: core.id,
-    workerPath: core.workerPath,
-    get state() {
-      return core.state;
-    },
-    actor: core.view,
-    threadCount: core.spec.threads,
-    get threadIds() {
-      return core.threadIds;
-    },
-    dependsOn: core.spec.dependsOn,
-    get moduleKind() {
-      return core.moduleKind;
-    },
-    get handlers() {
-      return core.handlers;
-    },
-    run: <TResult, TEvent>(payload?: unknown, options?: RunOptions<TEvent>) =>
-      core.run(payload, options as RunOptions | undefined) as Promise<TResult>,
-    stop: () => core.stop(),
-    async restart() {
-      const before = core.view.getSnapshot();
-      if (serving(before)) {
-        const count = before.context.restartCount;
-        core.restart(
-          troupeErrorData('ERR_RUNNER_STOPPED', `runner "${core.id}": restart requested`, {
-            context: { runnerId: core.id, operation: 'restart' },
-          }),
-        );
-        await untilSnapshot(core.view, (s) => serving(s) && s.context.restartCount > count);
-      } else if (before.matches('starting') || before.matches('restarting')) {
-        await untilSnapshot(core.view, serving);
-      }
-      if (!serving(core.view.getSnapshot())) {
-        throw new RunnerStoppedError(
-          `runner "${core.id}" is ${core.state}: it does not serve after the restart`,
-          { context: { runnerId: core.id, state: core.state, operation: 'restart' } },
-        );
-      }
-    },
-    stats: () => core.stats(),
-    on(event, listener) {
-      core.events.on(event, listener);
-      return runner;
-    },
-    once(event, listener) {
-      core.events.once(event, listener);
-      return runner;
-    },
-    off(event, listener) {
-      core.events.off(event, listener);
-      return runner;
-    },
-  };
-  return Object.freeze(runner);
+  return new RunnerHandle(core);
 }
