@@ -32,6 +32,7 @@ describe('README examples', () => {
     'errors',
     'supervision',
     'flaky-worker',
+    'gated-shutdown',
     'lifecycle.test',
   ])('the README shows %s.ts verbatim', (name) => {
     expect(readme).toContain(source(name));
@@ -47,6 +48,24 @@ describe('README examples', () => {
       "actors on worker threads never lose work { tokens: 7, taskId: 'llm-0#1' }",
     );
     expect(out).toContain('aborted: llm-0#2');
+  });
+
+  it('gated shutdown: both troupes finish each phase before either starts the next', async () => {
+    const lines = (await output('gated-shutdown')).trim().split('\n');
+    const at = (line: string): number => lines.indexOf(line);
+    for (const [phase, next] of [
+      ['signaling', 'draining'],
+      ['draining', 'closing'],
+      ['closing', 'stopped'],
+    ] as const) {
+      for (const node of ['a', 'b']) {
+        for (const other of ['a', 'b']) {
+          expect(at(`${node}: ${phase}`)).toBeGreaterThanOrEqual(0);
+          expect(at(`${node}: ${phase}`)).toBeLessThan(at(`${other}: ${next}`));
+        }
+      }
+    }
+    expect(lines.at(-1)).toBe('a forced: false, b forced: false');
   });
 
   it('resources close in dependency order', async () => {

@@ -162,7 +162,7 @@ export class Troupe {
           });
     this.#nextRunnerId = idSequence(`${this.nodeId}/runner`);
     this.#startGate = new StartGate(
-      resolved.maxConcurrentStarts ?? Math.max(2, availableParallelism() * 2),
+      resolved.maxConcurrentStarts ?? Math.max(4, availableParallelism() * 4),
     );
     this.#events = new TroupeEmitter<TroupeEvents>({
       onListenerError: (error, event) => {

@@ -142,6 +142,6 @@ export interface TroupeOptions {
   readonly health?: HealthOptions;
   readonly errors?: ErrorOptions;
   readonly runnerDefaults?: RunnerDefaults;
-  /** Runner pools that load at once (every thread start competes for the cores). Default 2 per core. */
+  /** Runner pools that load at once (every thread start competes for the cores). Default 4 per core (at least 4). */
   readonly maxConcurrentStarts?: number;
 }
