@@ -3,8 +3,8 @@
  * by hand (not derived from the source); C01 fails when a code is added to
  * ErrorCodes without a row here.
  *
- * ERR_RESTART_LIMIT also depends on context.operation (C04b); the table rows
- * are for contexts without an operation.
+ * ERR_RESTART_LIMIT and ERR_INVALID_CONFIG also depend on context.operation
+ * (C04b, C04c); the table rows are for contexts without an operation.
  *
  * Precedence: built-in < per-code policy < custom classifier (C12-C22).
  */
@@ -48,7 +48,7 @@ const same = (severity: Severity, action: RecoveryAction): Row => ({
   shutdown: v(severity, action),
 });
 
-/** The built-in table, by hand. ERR_RUNNER_STARTUP is the attempt-0 row (see C04). */
+/** The built-in table, by hand. */
 const table: Readonly<Record<ErrorCode, Row>> = {
   ERR_SHUTDOWN_IN_PROGRESS: same('LOW', 'SKIP'),
   ERR_RUNNER_STOPPED: same('LOW', 'SKIP'),
@@ -67,6 +67,9 @@ const table: Readonly<Record<ErrorCode, Row>> = {
   ERR_RESOURCE_CLOSE_FAILED: same('HIGH', 'FORCE_CLEANUP'),
   ERR_RESOURCE_CLOSE_TIMEOUT: same('HIGH', 'FORCE_CLEANUP'),
   ERR_UNHEALTHY: { running: v('HIGH', 'RESTART'), shutdown: v('LOW', 'SKIP') },
+  ERR_THREAD_STARTUP: { running: v('HIGH', 'RESTART'), shutdown: v('MEDIUM', 'SKIP') },
+  ERR_LISTENER_FAILED: same('LOW', 'SKIP'),
+  ERR_SHUTDOWN_TIMEOUT: same('HIGH', 'FORCE_CLEANUP'),
   ERR_UNKNOWN: same('MEDIUM', 'ESCALATE'),
 };
 
@@ -84,7 +87,7 @@ describe('classifyError: the built-in table', () => {
   it('C01 the hand-written table has a row for every ErrorCode and nothing else', () => {
     expect(Object.keys(table).sort()).toEqual([...codes].sort());
     expect(Object.keys(builtInPolicies).sort()).toEqual([...codes].sort());
-    expect(codes).toHaveLength(18);
+    expect(codes).toHaveLength(21);
   });
 
   it('C02 every code while running (phase "running" and no phase at all)', () => {
@@ -109,26 +112,36 @@ describe('classifyError: the built-in table', () => {
     }
   });
 
-  it('C04 ERR_RUNNER_STARTUP escalates a first start and restarts a later one', () => {
-    const error = errorOf(ErrorCodes.RUNNER_STARTUP);
-    const at = (attempt: number | undefined, phase = 'running'): Classification =>
-      classifyError(error, {
+  it('C04 ERR_RUNNER_STARTUP escalates whatever the attempt; ERR_THREAD_STARTUP restarts', () => {
+    const classify = (code: ErrorCode, attempt: number | undefined, phase = 'running') =>
+      classifyError(errorOf(code), {
         component: 'runner',
+        operation: code === ErrorCodes.RUNNER_STARTUP ? 'start' : 'restart',
         phase,
         ...(attempt === undefined ? {} : { attempt }),
       });
     const escalate = { code: ErrorCodes.RUNNER_STARTUP, severity: 'HIGH', action: 'ESCALATE' };
-    const restart = { code: ErrorCodes.RUNNER_STARTUP, severity: 'HIGH', action: 'RESTART' };
-    expect(at(undefined)).toEqual(escalate);
-    expect(at(0)).toEqual(escalate);
-    expect(at(1)).toEqual(restart);
-    expect(at(7)).toEqual(restart);
+    // A later attempt is no longer a reason to restart: that is ERR_THREAD_STARTUP's verdict.
+    for (const attempt of [undefined, 0, 1, 7]) {
+      expect(classify(ErrorCodes.RUNNER_STARTUP, attempt), String(attempt)).toEqual(escalate);
+    }
+    const restart = { code: ErrorCodes.THREAD_STARTUP, severity: 'HIGH', action: 'RESTART' };
+    for (const attempt of [undefined, 1, 7]) {
+      expect(classify(ErrorCodes.THREAD_STARTUP, attempt), String(attempt)).toEqual(restart);
+    }
     // While shutting down there is nothing to escalate or restart.
-    const skip = { code: ErrorCodes.RUNNER_STARTUP, severity: 'MEDIUM', action: 'SKIP' };
-    expect(at(0, 'draining')).toEqual(skip);
-    expect(at(2, 'draining')).toEqual(skip);
+    for (const code of [ErrorCodes.RUNNER_STARTUP, ErrorCodes.THREAD_STARTUP]) {
+      for (const attempt of [0, 2]) {
+        expect(classify(code, attempt, 'draining')).toEqual({
+          code,
+          severity: 'MEDIUM',
+          action: 'SKIP',
+        });
+      }
+    }
     // Only known shutdown phases count as shutting down (a typo does not).
-    expect(at(2, 'ready')).toEqual(restart);
+    expect(classify(ErrorCodes.RUNNER_STARTUP, 2, 'ready')).toEqual(escalate);
+    expect(classify(ErrorCodes.THREAD_STARTUP, 2, 'ready')).toEqual(restart);
   });
 
   it('C04b ERR_RESTART_LIMIT escalates once; refused admit/run calls afterwards only inform', () => {
@@ -146,6 +159,49 @@ describe('classifyError: the built-in table', () => {
       expect(classifyError(error, { component: 'runner', operation: 'run', phase })).toEqual(
         inform,
       );
+    }
+  });
+
+  it("C04c ERR_INVALID_CONFIG is the caller's error under admit/run, the system's otherwise", () => {
+    const error = errorOf(ErrorCodes.INVALID_CONFIG);
+    const caller = { code: ErrorCodes.INVALID_CONFIG, severity: 'LOW', action: 'SKIP' };
+    const system = { code: ErrorCodes.INVALID_CONFIG, severity: 'CRITICAL', action: 'ESCALATE' };
+    for (const phase of [undefined, 'running', 'draining']) {
+      const base = { component: 'runner', ...(phase === undefined ? {} : { phase }) };
+      expect(classifyError(error, { ...base, operation: 'admit' }), `admit ${phase}`).toEqual(
+        caller,
+      );
+      expect(classifyError(error, { ...base, operation: 'run' }), `run ${phase}`).toEqual(caller);
+      expect(classifyError(error, base), `none ${phase}`).toEqual(system);
+      for (const operation of ['start', 'register', 'probe', 'emit'] as const) {
+        expect(classifyError(error, { ...base, operation }), `${operation} ${phase}`).toEqual(
+          system,
+        );
+      }
+    }
+  });
+
+  it('C04d ERR_LISTENER_FAILED is reported and never acted upon; ERR_SHUTDOWN_TIMEOUT cleans up', () => {
+    const listener = errorOf(ErrorCodes.LISTENER_FAILED);
+    const timeout = errorOf(ErrorCodes.SHUTDOWN_TIMEOUT);
+    for (const phase of [undefined, 'running', ...shutdownPhases]) {
+      for (const operation of [undefined, 'listen', 'run', 'shutdown'] as const) {
+        const context: ErrorContext = {
+          component: 'troupe',
+          ...(phase === undefined ? {} : { phase }),
+          ...(operation === undefined ? {} : { operation }),
+        };
+        expect(classifyError(listener, context), `${phase} ${operation}`).toEqual({
+          code: ErrorCodes.LISTENER_FAILED,
+          severity: 'LOW',
+          action: 'SKIP',
+        });
+        expect(classifyError(timeout, context), `${phase} ${operation}`).toEqual({
+          code: ErrorCodes.SHUTDOWN_TIMEOUT,
+          severity: 'HIGH',
+          action: 'FORCE_CLEANUP',
+        });
+      }
     }
   });
 
@@ -392,14 +448,14 @@ describe('classifyError: custom classifier', () => {
 
   it('C22 the classifier can decide from the context but cannot change the code', () => {
     const classify: Classifier = (error, context, verdict) =>
-      context.operation === 'healthProbe' && error.code === 'ERR_TASK_TIMEOUT'
+      context.operation === 'probe' && error.code === 'ERR_TASK_TIMEOUT'
         ? { severity: 'HIGH', action: 'RESTART' }
         : verdict.severity === 'LOW'
           ? { severity: 'MEDIUM' }
           : undefined;
     const timeout = errorOf(ErrorCodes.TASK_TIMEOUT);
     expect(
-      classifyError(timeout, { component: 'health', operation: 'healthProbe' }, { classify }),
+      classifyError(timeout, { component: 'health', operation: 'probe' }, { classify }),
     ).toEqual({ code: 'ERR_TASK_TIMEOUT', severity: 'HIGH', action: 'RESTART' });
     expect(classifyError(timeout, { component: 'runner', operation: 'run' }, { classify })).toEqual(
       { code: 'ERR_TASK_TIMEOUT', severity: 'MEDIUM', action: 'RETRY' },

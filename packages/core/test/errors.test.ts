@@ -10,19 +10,23 @@ import {
   isErrorData,
   isTroupeError,
   QueueFullError,
-  ResourceCloseError,
+  ListenerFailedError,
+  ResourceCloseFailedError,
   ResourceCloseTimeoutError,
   ResourceCycleError,
   RestartLimitError,
   RunnerStartupError,
   RunnerStoppedError,
   ShutdownInProgressError,
+  ShutdownTimeoutError,
   TaskAbortedError,
   TaskFailedError,
   TaskTimeoutError,
+  ThreadStartupError,
   toErrorData,
   toTroupeError,
   TroupeError,
+  troupeErrorData,
   UnhealthyError,
   UnknownError,
   UnknownHandlerError,
@@ -49,9 +53,12 @@ const classByCode: Record<ErrorCode, TroupeErrorClass> = {
   ERR_RESTART_LIMIT: RestartLimitError,
   ERR_TASK_FAILED: TaskFailedError,
   ERR_UNKNOWN_HANDLER: UnknownHandlerError,
-  ERR_RESOURCE_CLOSE_FAILED: ResourceCloseError,
+  ERR_RESOURCE_CLOSE_FAILED: ResourceCloseFailedError,
   ERR_RESOURCE_CLOSE_TIMEOUT: ResourceCloseTimeoutError,
   ERR_UNHEALTHY: UnhealthyError,
+  ERR_THREAD_STARTUP: ThreadStartupError,
+  ERR_LISTENER_FAILED: ListenerFailedError,
+  ERR_SHUTDOWN_TIMEOUT: ShutdownTimeoutError,
   ERR_UNKNOWN: UnknownError,
 };
 
@@ -372,6 +379,51 @@ describe('toErrorData / fromErrorData', () => {
     expect(isErrorData(new Error('x'))).toBe(false);
     expect(isErrorData(null)).toBe(false);
     expect(isErrorData('x')).toBe(false);
+  });
+});
+
+describe('troupeErrorData', () => {
+  it('builds the error through the class of its code and returns it as data without a stack', () => {
+    for (const code of Object.values(ErrorCodes)) {
+      const data = troupeErrorData(code, `failed with ${code}`, { context: { runnerId: 'r1' } });
+      expect(data, code).toEqual({
+        _tag: 'TroupeError',
+        name: classByCode[code].name,
+        code,
+        message: `failed with ${code}`,
+        context: { runnerId: 'r1' },
+      });
+      expect(data, code).not.toHaveProperty('stack');
+      expect(fromErrorData(data), code).toBeInstanceOf(classByCode[code]);
+    }
+  });
+
+  it('keeps the cause, as data with its own stack, and leaves out what was not given', () => {
+    const cause = new Error('setup() threw');
+    const data = troupeErrorData('ERR_THREAD_STARTUP', 'a thread of runner "r1" failed to start', {
+      cause,
+    });
+    expect(data).toEqual({
+      _tag: 'TroupeError',
+      name: 'ThreadStartupError',
+      code: 'ERR_THREAD_STARTUP',
+      message: 'a thread of runner "r1" failed to start',
+      context: {},
+      cause: { _tag: 'Error', name: 'Error', message: 'setup() threw', stack: cause.stack },
+    });
+    // A cause that is already data is kept as it is.
+    const causeData = toErrorData(cause);
+    expect(troupeErrorData('ERR_RESTART_LIMIT', 'limit', { cause: causeData }).cause).toBe(
+      causeData,
+    );
+    expect(troupeErrorData('ERR_UNKNOWN', 'bare')).toEqual({
+      _tag: 'TroupeError',
+      name: 'UnknownError',
+      code: 'ERR_UNKNOWN',
+      message: 'bare',
+      context: {},
+    });
+    expect(structuredClone(data)).toEqual(data);
   });
 });
 

@@ -258,10 +258,10 @@ const startFailed = [
   {
     guard: and(['mayRestart', not('stopping')]),
     target: '#runner.restarting',
-    actions: ['recordStartupError', 'countRestart'],
+    actions: ['recordStartFailure', 'countRestart'],
   },
   { guard: 'stopping', target: '#runner.closing', actions: 'failStartup' },
-  { target: '#runner.closing', actions: 'failRestartLimit' },
+  { target: '#runner.closing', actions: 'failStartRestartLimit' },
 ] as const;
 
 /** Admission while a pool is being (re)started or released: open until a stop arrives. */
@@ -386,6 +386,12 @@ export const runnerMachine = setup({
         ? { lastStartupError: brokenStartError(context, event) }
         : {},
     ),
+    recordStartFailure: assign(({ context, event }) => ({
+      lastStartupError: brokenStartError(context, event),
+    })),
+    failStartRestartLimit: assign(({ context, event }) => ({
+      failure: restartLimitError(context, brokenStartError(context, event)),
+    })),
     failStartup: assign(({ context, event }) => ({ failure: brokenStartError(context, event) })),
     failBroken: assign(({ context, event }) => ({ failure: brokenCause(context, event) })),
     failCrash: assign(({ event }) => ({ failure: errorOf(event) })),
@@ -411,7 +417,9 @@ export const runnerMachine = setup({
     lostPool: ({ event }) => !(event as ExitEvent).loaded || !(event as ExitEvent).replaced,
     /** Exit code 0 under a policy that does not restart normal exits. */
     normalExit: ({ context, event }) =>
-      (event as ExitEvent).exitCode === 0 && context.restart.policy !== 'permanent',
+      (event as ExitEvent).exitCode === 0 &&
+      (event as ExitEvent).loaded &&
+      context.restart.policy !== 'permanent',
   },
   delays: {
     startupTimeout: ({ context }) => context.startupTimeoutMs,
@@ -567,6 +575,16 @@ export const runnerMachine = setup({
         'troupe.runner.threadExit': [
           // The runtime terminated it (an abort ignored past its grace): the pool replaces it.
           { guard: and(['terminated', not('notReplaced')]), actions: 'threadDown' },
+          {
+            guard: and(['normalExit', 'busy']),
+            target: '#runner.draining.flushing',
+            actions: ['threadDown', 'recordNormalExit'],
+          },
+          {
+            guard: 'normalExit',
+            target: '#runner.draining.drained',
+            actions: ['threadDown', 'recordNormalExit'],
+          },
           // A replacement that died loading, or a pool that gave up replacing: restart whole.
           {
             guard: and(['lostPool', 'isTemporary']),
@@ -579,16 +597,6 @@ export const runnerMachine = setup({
             actions: ['recordStartupError', 'countRestart'],
           },
           { guard: 'lostPool', target: '#runner.closing', actions: 'failRestartLimit' },
-          {
-            guard: and(['normalExit', 'busy']),
-            target: '#runner.draining.flushing',
-            actions: ['threadDown', 'recordNormalExit'],
-          },
-          {
-            guard: 'normalExit',
-            target: '#runner.draining.drained',
-            actions: ['threadDown', 'recordNormalExit'],
-          },
           { guard: 'isTemporary', target: '#runner.closing', actions: 'failCrash' },
           // A crash: the pool replaces the thread; count it and keep serving.
           { guard: 'mayRestart', actions: ['threadDown', 'countRestart'] },
@@ -629,6 +637,14 @@ export const runnerMachine = setup({
                       threads: context.threads,
                     }),
                     onDone: [
+                      {
+                        guard: and(['stopping', 'busy']),
+                        target: '#runner.starting.admission.closed',
+                      },
+                      { guard: 'stopping', target: '#runner.closing' },
+                      { target: '#runner.restarting.waiting' },
+                    ],
+                    onError: [
                       {
                         guard: and(['stopping', 'busy']),
                         target: '#runner.starting.admission.closed',

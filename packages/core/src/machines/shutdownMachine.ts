@@ -240,6 +240,11 @@ export const shutdownMachine = setup({
             target: 'closing',
             actions: { type: 'timedOut', params: { phase: 'draining' } },
           },
+          // A forced path entered on a failure outlived the deadline: its gate gets forceMs.
+          {
+            guard: stateIn('#shutdown.draining.forcing'),
+            actions: { type: 'timedOut', params: { phase: 'draining' } },
+          },
         ],
       },
     },
@@ -293,6 +298,11 @@ export const shutdownMachine = setup({
           {
             guard: stateIn('#shutdown.closing.gating'),
             target: 'stopped',
+            actions: { type: 'timedOut', params: { phase: 'closing' } },
+          },
+          // A forced path entered on a failure outlived the deadline: its gate gets forceMs.
+          {
+            guard: stateIn('#shutdown.closing.forcing'),
             actions: { type: 'timedOut', params: { phase: 'closing' } },
           },
         ],
