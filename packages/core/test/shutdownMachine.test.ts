@@ -83,13 +83,18 @@ const deadlines: ShutdownDeadlines = {
 };
 
 /** What a forced path (or a gate after one) that hit its `forceMs` backstop adds to the errors. */
-const forceDeadlineError: ErrorData = {
-  _tag: 'TroupeError',
-  name: 'ShutdownTimeoutError',
-  code: ErrorCodes.SHUTDOWN_TIMEOUT,
-  message: 'a forced shutdown path did not finish within forceMs (2000 ms)',
-  context: { forceMs: 2_000 },
-};
+function forceDeadlineError(
+  phase: 'draining' | 'closing',
+  what: 'forced path' | 'gate' = 'forced path',
+): ErrorData {
+  return {
+    _tag: 'TroupeError',
+    name: 'ShutdownTimeoutError',
+    code: ErrorCodes.SHUTDOWN_TIMEOUT,
+    message: `the ${what} of ${phase} did not finish within forceMs (2000 ms)`,
+    context: { phase, forceMs: 2_000 },
+  };
+}
 
 const notTimedOut = { signaling: false, draining: false, closing: false };
 
@@ -225,7 +230,7 @@ describe('shutdownMachine', () => {
     expect(s.value()).toEqual({ closing: 'waiting' });
     expect(s.forceDrain.last().signal.aborted).toBe(true);
     // The drain's forced path hit its backstop: that is reported.
-    expect(s.context().errors).toEqual([forceDeadlineError]);
+    expect(s.context().errors).toEqual([forceDeadlineError('draining')]);
 
     await s.advance(deadlines.closingMs - 1);
     expect(s.value()).toEqual({ closing: 'waiting' });
@@ -236,7 +241,7 @@ describe('shutdownMachine', () => {
 
     await s.advance(deadlines.forceMs - 1);
     expect(s.value()).toEqual({ closing: 'forcing' });
-    expect(s.context().errors).toEqual([forceDeadlineError]);
+    expect(s.context().errors).toEqual([forceDeadlineError('draining')]);
     await s.advance(1);
     expect(s.value()).toBe('stopped');
     expect(s.forceClose.last().signal.aborted).toBe(true);
@@ -244,7 +249,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'SIGTERM',
       timedOut: { signaling: true, draining: true, closing: true },
-      errors: [forceDeadlineError, forceDeadlineError],
+      errors: [forceDeadlineError('draining'), forceDeadlineError('closing')],
     });
     // The recorded error is data of the error class of its code.
     expect(fromErrorData(s.context().errors[0]!)).toBeInstanceOf(ShutdownTimeoutError);
@@ -357,7 +362,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'SIGINT',
       timedOut: { signaling: false, draining: true, closing: true },
-      errors: [forceDeadlineError],
+      errors: [forceDeadlineError('closing')],
     });
 
     // The other way round: the drain's forced path hangs, the close's finishes.
@@ -367,7 +372,7 @@ describe('shutdownMachine', () => {
     await t.advance(deadlines.drainingMs);
     await t.advance(deadlines.forceMs);
     expect(t.value()).toEqual({ closing: 'waiting' });
-    expect(t.context().errors).toEqual([forceDeadlineError]);
+    expect(t.context().errors).toEqual([forceDeadlineError('draining')]);
     await t.advance(deadlines.closingMs);
     expect(t.value()).toEqual({ closing: 'forcing' });
     await resolveLast(t.forceClose);
@@ -377,7 +382,7 @@ describe('shutdownMachine', () => {
     expect(t.snapshot().output).toEqual({
       reason: 'SIGINT',
       timedOut: { signaling: false, draining: true, closing: true },
-      errors: [forceDeadlineError],
+      errors: [forceDeadlineError('draining')],
     });
     // The report is plain data.
     expect(structuredClone(t.snapshot().output)).toEqual(t.snapshot().output);
@@ -506,7 +511,7 @@ describe('shutdownMachine', () => {
     await s.advance(1);
     expect(s.value()).toEqual({ closing: 'waiting' });
     expect(s.gate.last().signal.aborted).toBe(true);
-    expect(s.context().errors).toEqual([forceDeadlineError]);
+    expect(s.context().errors).toEqual([forceDeadlineError('draining', 'gate')]);
 
     // The close misses its deadline, its forced path hits forceMs, and the gate after it too:
     // each backstop is reported.
@@ -514,7 +519,10 @@ describe('shutdownMachine', () => {
     expect(s.value()).toEqual({ closing: 'forcing' });
     await s.advance(deadlines.forceMs);
     expect(s.value()).toEqual({ closing: 'gating' });
-    expect(s.context().errors).toEqual([forceDeadlineError, forceDeadlineError]);
+    expect(s.context().errors).toEqual([
+      forceDeadlineError('draining', 'gate'),
+      forceDeadlineError('closing'),
+    ]);
     await s.advance(deadlines.forceMs - 1);
     expect(s.value()).toEqual({ closing: 'gating' });
     await s.advance(1);
@@ -522,7 +530,11 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'deploy',
       timedOut: { signaling: false, draining: true, closing: true },
-      errors: [forceDeadlineError, forceDeadlineError, forceDeadlineError],
+      errors: [
+        forceDeadlineError('draining', 'gate'),
+        forceDeadlineError('closing'),
+        forceDeadlineError('closing', 'gate'),
+      ],
     });
   });
 

@@ -116,16 +116,18 @@ export const shutdownMachine = setup({
     timedOut: assign(({ context }, params: { phase: TimedShutdownPhase }) => ({
       timedOut: { ...context.timedOut, [params.phase]: true },
     })),
-    forceDeadlineExpired: assign(({ context }) => ({
-      errors: [
-        ...context.errors,
-        troupeErrorData(
-          ErrorCodes.SHUTDOWN_TIMEOUT,
-          `a forced shutdown path did not finish within forceMs (${context.deadlines.forceMs} ms)`,
-          { context: { forceMs: context.deadlines.forceMs } },
-        ),
-      ],
-    })),
+    forceDeadlineExpired: assign(
+      ({ context }, params: { phase: TimedShutdownPhase; what: 'forced path' | 'gate' }) => ({
+        errors: [
+          ...context.errors,
+          troupeErrorData(
+            ErrorCodes.SHUTDOWN_TIMEOUT,
+            `the ${params.what} of ${params.phase} did not finish within forceMs (${context.deadlines.forceMs} ms)`,
+            { context: { phase: params.phase, forceMs: context.deadlines.forceMs } },
+          ),
+        ],
+      }),
+    ),
   },
   guards: {
     /** The phase's deadline already passed (its forced path ran): the gate gets `forceMs`. */
@@ -209,7 +211,13 @@ export const shutdownMachine = setup({
             onError: { target: 'gating', actions: 'recordPhaseError' },
           },
           after: {
-            forceDeadline: { target: 'gating', actions: 'forceDeadlineExpired' },
+            forceDeadline: {
+              target: 'gating',
+              actions: {
+                type: 'forceDeadlineExpired',
+                params: { phase: 'draining', what: 'forced path' },
+              },
+            },
           },
         },
         gating: {
@@ -223,7 +231,10 @@ export const shutdownMachine = setup({
             forceDeadline: {
               guard: { type: 'phaseTimedOut', params: { phase: 'draining' } },
               target: '#shutdown.closing',
-              actions: 'forceDeadlineExpired',
+              actions: {
+                type: 'forceDeadlineExpired',
+                params: { phase: 'draining', what: 'gate' },
+              },
             },
           },
         },
@@ -269,7 +280,13 @@ export const shutdownMachine = setup({
             onError: { target: 'gating', actions: 'recordPhaseError' },
           },
           after: {
-            forceDeadline: { target: 'gating', actions: 'forceDeadlineExpired' },
+            forceDeadline: {
+              target: 'gating',
+              actions: {
+                type: 'forceDeadlineExpired',
+                params: { phase: 'closing', what: 'forced path' },
+              },
+            },
           },
         },
         gating: {
@@ -283,7 +300,7 @@ export const shutdownMachine = setup({
             forceDeadline: {
               guard: { type: 'phaseTimedOut', params: { phase: 'closing' } },
               target: '#shutdown.stopped',
-              actions: 'forceDeadlineExpired',
+              actions: { type: 'forceDeadlineExpired', params: { phase: 'closing', what: 'gate' } },
             },
           },
         },
