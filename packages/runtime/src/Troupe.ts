@@ -331,11 +331,8 @@ export class Troupe {
     this.#health.start();
     for (const signal of resolved.signals) {
       const handler = (): void => {
-        if (this.#coordinator.phase !== 'running') {
-          this.#logger.warn({ signal }, 'signal received again: shutdown already in progress');
-          return;
-        }
-        this.#logger.info({ signal }, 'signal received: shutting down');
+        // The coordinator's statechart ignores a begin once it began.
+        this.#logger.info({ signal, phase: this.phase }, 'signal received: shutting down');
         void this.shutdown({ reason: signal });
       };
       this.#signalHandlers.set(signal, handler);

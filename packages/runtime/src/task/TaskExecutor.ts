@@ -296,6 +296,7 @@ export class TaskExecutor {
 
   #pump(): void {
     const flags = this.#flags;
+    if (this.#runner.pool() === null) return;
     while (flags.dispatching && this.#running < flags.slots && this.#queue.size > 0) {
       const record = this.#queue.shift();
       if (record !== undefined) this.#dispatch(record);
@@ -305,7 +306,12 @@ export class TaskExecutor {
   #dispatch(record: TaskRecord): void {
     const runner = this.#runner;
     const pool = runner.pool();
-    if (!runner.hasHandler(record.handler) || pool === null) {
+    if (pool === null) {
+      // Not dispatching without a pool (the statechart says so); never lose the task.
+      this.#queue.push(record);
+      return;
+    }
+    if (!runner.hasHandler(record.handler)) {
       const names = runner.handlerNames();
       this.#finish(record);
       this.rejected += 1;
