@@ -110,6 +110,7 @@ export default tseslint.config(
       '**/.turbo/**',
       '**/coverage/**',
       'bench-results/**',
+      '**/scratch/**',
     ],
   },
   js.configs.recommended,

@@ -2,7 +2,7 @@
 // signal: it reads `aborted`/`reason`, and wires a listener with
 // addEventListener('abort', fn, { once: true }) / removeEventListener.
 import { describe, expect, it, vi } from 'vitest';
-import { AbortHook } from '../src/runner/AbortHook.js';
+import { AbortHook } from '../src/task/AbortHook.js';
 import { PiscinaAbortError, PiscinaTaskInfo, piscinaOnAbort } from './piscinaInternals.js';
 
 describe('AbortHook', () => {

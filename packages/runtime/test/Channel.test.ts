@@ -14,7 +14,7 @@ import type { InspectionEvent } from 'xstate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Channel, type ChannelEndpoint, type ChannelOptions } from '../src/channel/Channel.js';
 import { toWireApi } from '../src/channel/toWireApi.js';
-import { rejectionOf, settleState, sleep } from './support.js';
+import { hasRef, rejectionOf, settleState, sleep } from './support.js';
 
 interface PeerApi {
   ping(): string;
@@ -173,7 +173,8 @@ describe('Channel calls', () => {
     expect(error).toBeInstanceOf(ChannelClosedError);
     expect((error as ChannelClosedError).context).toEqual({
       channelId: 'expose-only',
-      operation: 'ping',
+      operation: 'channel',
+      method: 'ping',
     });
   });
 });
@@ -207,7 +208,6 @@ describe('Channel when the peer goes away', () => {
   it("the other port closing rejects pending calls the same way (the port's 'close' event)", async () => {
     const { channel, port2 } = rawPeer();
     const pending = rejectionOf(channel.call('never'));
-    await sleep(5);
     port2.close();
     const error = await pending;
     expect(isTroupeError(error, 'ERR_CHANNEL_CLOSED')).toBe(true);
@@ -251,7 +251,7 @@ describe('Channel close', () => {
     const error = await rejectionOf(refused);
     expect(error).toMatchObject({
       code: 'ERR_CHANNEL_CLOSED',
-      context: { channelId: 'c1', operation: 'ping' },
+      context: { channelId: 'c1', operation: 'channel', method: 'ping' },
     });
     expect((error as Error).message).toBe(
       'call "ping" on channel "c1" rejected: the channel is closed',
@@ -304,8 +304,7 @@ describe('Channel close', () => {
     const closeSpy = vi.spyOn(port1, 'close');
     const port2Closed = vi.fn();
     port2.on('close', port2Closed);
-    const received = vi.fn();
-    port2.on('message', received);
+    const port2Gone = new Promise<void>((resolve) => port2.once('close', resolve));
     const closedSnapshots: string[] = [];
     channel.actor.subscribe((snapshot) => {
       if (snapshot.value === 'closed') closedSnapshots.push(snapshot.status);
@@ -316,7 +315,7 @@ describe('Channel close', () => {
     await closing;
     channel.peerGone(reason('later news'));
     await channel.close();
-    await sleep(20);
+    await port2Gone;
 
     expect(closedSnapshots).toEqual(['done']);
     const releases = inspected.filter(
@@ -325,18 +324,18 @@ describe('Channel close', () => {
     expect(releases).toHaveLength(1);
     expect(closeSpy).toHaveBeenCalledTimes(1);
     expect(port2Closed).toHaveBeenCalledTimes(1);
-    // the port is closed: posting on it afterwards delivers nothing
-    received.mockClear();
-    port1.postMessage('late');
-    await sleep(20);
-    expect(received).not.toHaveBeenCalled();
   });
 
-  it('holds the port (ref) only while a call is pending', async () => {
+  /** A peer behind a wrapper endpoint, so only the channel's own ref/unref calls are counted. */
+  function countedPeer(): {
+    channel: Channel<PeerApi>;
+    ref: ReturnType<typeof vi.fn>;
+    unref: ReturnType<typeof vi.fn>;
+    port1: MessagePort;
+  } {
     const { port1, port2 } = ports();
     Comlink.expose(makeApi(), port2);
-    // A wrapper, so that only the channel's own ref/unref calls are counted
-    // (Node refs a port itself when a 'message' listener is added).
+    // Node refs a port itself when a 'message' listener is added: not counted here.
     const ref = vi.fn(() => port1.ref());
     const unref = vi.fn(() => port1.unref());
     const endpoint: ChannelEndpoint = {
@@ -358,6 +357,11 @@ describe('Channel close', () => {
     };
     const channel = new Channel<PeerApi>('refs', { callEndpoint: endpoint, closeTimeoutMs: 100 });
     channels.push(channel);
+    return { channel, ref, unref, port1 };
+  }
+
+  it('holds the port (ref) only while a call is pending', async () => {
+    const { channel, ref, unref } = countedPeer();
     expect(unref).toHaveBeenCalledTimes(1);
     expect(ref).not.toHaveBeenCalled();
     const a = channel.call('slow', 10);
@@ -373,6 +377,54 @@ describe('Channel close', () => {
     await b;
     expect(unref).toHaveBeenCalledTimes(2);
     expect(ref).toHaveBeenCalledTimes(1);
+  });
+
+  it('callInBackground never refs the port, and does not keep a ref a foreground call took', async () => {
+    const { channel, ref, unref, port1 } = countedPeer();
+    const background = rejectionOf(channel.callInBackground('never'));
+    expect(channel.pending).toBe(1);
+    expect(ref).not.toHaveBeenCalled();
+    expect(hasRef(port1)).toBe(false);
+    expect(await channel.callInBackground('add', 1, 2)).toBe(3);
+    expect(ref).not.toHaveBeenCalled();
+    // a foreground call holds the port while it waits, then lets go though the background one waits on
+    const slow = channel.call('slow', 5);
+    expect(hasRef(port1)).toBe(true);
+    await slow;
+    expect(hasRef(port1)).toBe(false);
+    expect(ref).toHaveBeenCalledTimes(1);
+    expect(unref).toHaveBeenCalledTimes(2);
+    channel.peerGone(reason('gone'));
+    const error = await background;
+    expect(isTroupeError(error, 'ERR_CHANNEL_CLOSED')).toBe(true);
+    // releasing the channel with only background calls pending unrefs nothing more
+    expect(unref).toHaveBeenCalledTimes(2);
+  });
+
+  it('callInBackground on a closed channel rejects like call', async () => {
+    const { channel } = rawPeer();
+    await channel.close();
+    await expect(channel.callInBackground('ping')).rejects.toMatchObject({
+      code: 'ERR_CHANNEL_CLOSED',
+      context: { channelId: 'c1', operation: 'channel', method: 'ping' },
+    });
+  });
+
+  it('the actor is a read-only view: its id, snapshot and subscription only', async () => {
+    const { channel } = rawPeer();
+    const view = channel.actor;
+    expect(view.id).toBe('channel:c1');
+    for (const method of ['send', 'stop', 'start', 'system']) {
+      expect((view as unknown as Record<string, unknown>)[method], method).toBeUndefined();
+    }
+    expect(view.getSnapshot().value).toBe('open');
+    const done = new Promise<string>((resolve) => {
+      view.subscribe((snapshot) => {
+        if (snapshot.status === 'done') resolve(snapshot.value);
+      });
+    });
+    await channel.close();
+    expect(await done).toBe('closed');
   });
 
   it('an endpoint whose close() throws reports to onError, and the channel still closes', async () => {

@@ -3,7 +3,7 @@
 // recorded.
 import {
   QueueFullError,
-  ResourceCloseError,
+  ResourceCloseFailedError,
   RestartLimitError,
   ShutdownInProgressError,
   TaskFailedError,
@@ -140,6 +140,42 @@ describe('ErrorHandler stats', () => {
     expect(errors.ratePerMin()).toBe(4);
   });
 
+  it("ratePerMin(runnerId) is windowed in time buckets, beyond the ring, like the troupe's rate", () => {
+    const { errors, clock } = handler({ ringSize: 2, windowMs: 60_000 });
+    const slow = (): TaskTimeoutError => new TaskTimeoutError('slow');
+    for (let i = 0; i < 5; i++) errors.report(slow(), ctx('runner', { runnerId: 'a' }));
+    expect(errors.ratePerMin('a')).toBe(5);
+    clock.now = T0 + 30_000;
+    errors.report(slow(), ctx('runner', { runnerId: 'a' }));
+    expect(errors.ratePerMin('a')).toBe(6);
+    // the first five leave the window, the sixth stays
+    clock.now = T0 + 61_000;
+    expect(errors.ratePerMin('a')).toBe(1);
+    clock.now = T0 + 91_000;
+    expect(errors.ratePerMin('a')).toBe(0);
+    // a bucket reused after the window wrapped starts from zero
+    clock.now = T0 + 120_000;
+    errors.report(slow(), ctx('runner', { runnerId: 'a' }));
+    expect(errors.ratePerMin('a')).toBe(1);
+  });
+
+  it("forget(runnerId) drops that runner's rate only; a later error counts from scratch", () => {
+    const { errors } = handler();
+    for (const runnerId of ['a', 'a', 'b']) {
+      errors.report(new TaskTimeoutError('slow'), ctx('runner', { runnerId }));
+    }
+    errors.forget('a');
+    expect(errors.ratePerMin('a')).toBe(0);
+    expect(errors.ratePerMin('b')).toBe(1);
+    // the troupe-wide figures keep every error
+    expect(errors.ratePerMin()).toBe(3);
+    expect(errors.stats().total).toBe(3);
+    errors.report(new TaskTimeoutError('slow'), ctx('runner', { runnerId: 'a' }));
+    expect(errors.ratePerMin('a')).toBe(1);
+    errors.forget('never-seen');
+    expect(errors.ratePerMin('b')).toBe(1);
+  });
+
   it('resolve() marks records once and moves them from unresolved to resolved', () => {
     const { errors } = handler();
     const a = errors.report(new TaskTimeoutError('slow'), ctx('tasks'));
@@ -159,7 +195,7 @@ describe('ErrorHandler report()', () => {
     const { errors, logger } = handler();
     errors.report(new ShutdownInProgressError('refused'), ctx('troupe'));
     errors.report(new QueueFullError('full'), ctx('runner'));
-    errors.report(new ResourceCloseError('db failed'), ctx('resources'));
+    errors.report(new ResourceCloseFailedError('db failed'), ctx('resources'));
     errors.report(new RestartLimitError('gave up'), ctx('runner'));
     for (const [level, code, message] of [
       [logger.debug, 'ERR_SHUTDOWN_IN_PROGRESS', 'refused'],

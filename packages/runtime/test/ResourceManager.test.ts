@@ -1,6 +1,7 @@
 // ResourceManager: the close walk over the dependency graph (order from
 // recorded timestamps), outcomes and deadlines, idempotence, the forced
-// path, release() during closeAll(), and batch registration.
+// path, release() (alone and during closeAll()), batch registration, and
+// the read-only actor views.
 import {
   InvalidConfigError,
   ResourceCycleError,
@@ -8,6 +9,7 @@ import {
   isTroupeError,
 } from '@troupe/core';
 import { describe, expect, it, vi } from 'vitest';
+import { untilSnapshot } from '../src/inspection/untilSnapshot.js';
 import {
   ResourceManager,
   type ResourceCloseRecord,
@@ -80,6 +82,19 @@ function infoOf(list: readonly ResourceInfo[], id: string): ResourceInfo {
 }
 
 const noop = (): void => {};
+
+/** Resolves once the resource reached `state` (or its actor is done). */
+async function untilState(rm: ResourceManager, id: string, state: string): Promise<void> {
+  const view = rm.actor(id);
+  if (view === undefined) throw new Error(`"${id}" is not registered`);
+  await untilSnapshot(view, (snapshot) => snapshot.value === state);
+  expect(rm.state(id)).toBe(state);
+}
+
+/** Lets every pending microtask run (promise callbacks queued so far and the ones they queue). */
+function flushMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('ResourceManager close order', () => {
   it('diamond: the top closes first, both sides in parallel, the bottom last', async () => {
@@ -309,10 +324,12 @@ describe('ResourceManager closeAll() idempotence and the forced path', () => {
         closeTimeoutMs: 5_000,
       },
       { id: 'slow', close: rec.close('slow', 400) },
-      { id: 'quick', close: rec.close('quick', 0) },
+      { id: 'quick', close: rec.close('quick', 30) },
     ]);
     const all = rm.closeAll();
-    await sleep(30);
+    // quick, slow and stuck start at once; base waits for stuck
+    expect(rec.started('stuck')).toBe(true);
+    await untilState(rm, 'quick', 'closed');
     expect(rec.started('base')).toBe(false);
     expect(rm.state('base')).toBe('open'); // not closing yet
     expect(await settleState(all)).toBe('pending');
@@ -354,12 +371,11 @@ describe('ResourceManager closeAll() idempotence and the forced path', () => {
     stuck.resolve();
   });
 
-  it('forceRemaining() before closeAll() does nothing', async () => {
+  it('forceRemaining() before closeAll() does nothing', () => {
     const rm = manager();
     const rec = recorder();
     rm.register({ id: 'a', close: rec.close('a', 0) });
     rm.forceRemaining();
-    await sleep(5);
     expect(rec.started('a')).toBe(false);
     expect(rm.closing).toBe(false);
     expect(rm.state('a')).toBe('open');
@@ -377,7 +393,6 @@ describe('ResourceManager release()', () => {
       { id: 'other', close: rec.close('other', 5) },
     ]);
     const all = rm.closeAll();
-    await sleep(10);
     expect(rm.state('runner')).toBe('closing');
     expect(rm.state('thread')).toBe('open'); // waits for its dependent
 
@@ -684,7 +699,14 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
     const rm = manager();
     const opened = deferred();
     const errors: unknown[] = [];
-    const failing = new ResourceManager({ logger: silentLogger, onError: (e) => errors.push(e) });
+    const reported = deferred();
+    const failing = new ResourceManager({
+      logger: silentLogger,
+      onError: (e) => {
+        errors.push(e);
+        reported.resolve();
+      },
+    });
     rm.register([
       { id: 'plain', close: noop },
       { id: 'connecting', close: noop, open: () => opened.promise },
@@ -692,8 +714,7 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
     expect(rm.state('plain')).toBe('open');
     expect(rm.state('connecting')).toBe('registered');
     opened.resolve();
-    await sleep(0);
-    expect(rm.state('connecting')).toBe('open');
+    await untilState(rm, 'connecting', 'open');
     failing.register({
       id: 'refused',
       close: noop,
@@ -701,7 +722,7 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
         throw new Error('connection refused');
       },
     });
-    await sleep(0);
+    await reported.promise;
     expect(failing.state('refused')).toBe('registered');
     expect(errors).toEqual([expect.objectContaining({ message: 'connection refused' })]);
     // a resource still opening is closed at shutdown all the same
@@ -739,6 +760,160 @@ describe('ResourceManager internals: requiredBy, list(), markOpen()', () => {
     expect(rm.state('b')).toBe('closed');
     rm.markOpen('b');
     expect(rm.state('b')).toBe('closed');
+  });
+});
+
+describe('ResourceManager release() without a closeAll()', () => {
+  it('reports a close that failed through onCloseFailure, once', async () => {
+    const onCloseFailure = vi.fn<(record: ResourceCloseRecord) => void>();
+    const rm = manager(onCloseFailure);
+    rm.registerInternal([
+      {
+        id: 't1',
+        kind: 'thread',
+        close: () => Promise.reject(new Error('teardown threw')),
+      },
+    ]);
+    expect(await rm.release('t1')).toBe('failed');
+    expect(onCloseFailure).toHaveBeenCalledTimes(1);
+    expect(onCloseFailure).toHaveBeenCalledWith({
+      id: 't1',
+      kind: 'thread',
+      outcome: 'failed',
+      durationMs: expect.any(Number) as unknown,
+      error: expect.objectContaining({
+        code: 'ERR_RESOURCE_CLOSE_FAILED',
+        cause: expect.objectContaining({ message: 'teardown threw' }) as unknown,
+      }) as unknown,
+    });
+    // a second release of the id finds nothing
+    expect(await rm.release('t1')).toBeNull();
+    expect(onCloseFailure).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports a close that hung past its deadline as forced', async () => {
+    const onCloseFailure = vi.fn<(record: ResourceCloseRecord) => void>();
+    const rm = manager(onCloseFailure);
+    rm.register({ id: 'hung', close: () => new Promise<void>(noop), closeTimeoutMs: 30 });
+    expect(await rm.release('hung')).toBe('forced');
+    expect(onCloseFailure).toHaveBeenCalledWith(
+      expect.objectContaining({
+        id: 'hung',
+        outcome: 'forced',
+        error: expect.objectContaining({ code: 'ERR_RESOURCE_CLOSE_TIMEOUT' }) as unknown,
+      }),
+    );
+  });
+
+  it('reports nothing for a clean close', async () => {
+    const onCloseFailure = vi.fn();
+    const rm = manager(onCloseFailure);
+    rm.register({ id: 'ok', close: noop });
+    expect(await rm.release('ok')).toBe('closed');
+    expect(onCloseFailure).not.toHaveBeenCalled();
+  });
+
+  it('a failed release during closeAll() is reported once, by closeAll()', async () => {
+    const onCloseFailure = vi.fn<(record: ResourceCloseRecord) => void>();
+    const rm = manager(onCloseFailure);
+    const hold = deferred();
+    rm.register([
+      { id: 'thread', close: () => Promise.reject(new Error('nope')) },
+      { id: 'runner', close: () => hold.promise, dependsOn: ['thread'] },
+    ]);
+    const all = rm.closeAll();
+    expect(await rm.release('thread')).toBe('failed');
+    hold.resolve();
+    const report = await all;
+    expect(report).toMatchObject({ closed: 1, failed: 1, forced: 0 });
+    expect(onCloseFailure).toHaveBeenCalledTimes(1);
+    expect(onCloseFailure).toHaveBeenCalledWith(recordOf(report, 'thread'));
+  });
+});
+
+describe('ResourceManager registration while closing', () => {
+  it('is refused from the first close on: a close() that registers more is refused', async () => {
+    const rm = manager();
+    const caught: unknown[] = [];
+    rm.register({
+      id: 'first',
+      close: () => {
+        expect(rm.closing).toBe(true);
+        try {
+          rm.register({ id: 'spawned-by-close', close: noop });
+        } catch (error) {
+          caught.push(error);
+        }
+        try {
+          rm.registerInternal([{ id: 'thread-by-close', kind: 'thread', close: noop }]);
+        } catch (error) {
+          caught.push(error);
+        }
+      },
+    });
+    const report = await rm.closeAll();
+    expect(caught).toHaveLength(2);
+    for (const error of caught) expect(error).toBeInstanceOf(ShutdownInProgressError);
+    expect(rm.has('spawned-by-close')).toBe(false);
+    expect(rm.has('thread-by-close')).toBe(false);
+    expect(report.resources.map((r) => r.id)).toEqual(['first']);
+  });
+});
+
+describe('ResourceManager open() and reused ids', () => {
+  it('an open() resolving after release and re-registration does not open the new one', async () => {
+    const rm = manager();
+    const oldOpen = deferred();
+    const newOpen = deferred();
+    rm.register({ id: 'db', close: noop, open: () => oldOpen.promise });
+    expect(await rm.release('db')).toBe('closed');
+    rm.register({ id: 'db', close: noop, open: () => newOpen.promise });
+    oldOpen.resolve();
+    await oldOpen.promise;
+    await flushMicrotasks();
+    expect(rm.state('db')).toBe('registered');
+    newOpen.resolve();
+    await untilState(rm, 'db', 'open');
+  });
+
+  it('an open() resolving after the close started does not reopen it', async () => {
+    const rm = manager();
+    const opening = deferred();
+    const closing = deferred();
+    rm.register({ id: 'db', close: () => closing.promise, open: () => opening.promise });
+    const all = rm.closeAll();
+    expect(rm.state('db')).toBe('closing');
+    opening.resolve();
+    await opening.promise;
+    await flushMicrotasks();
+    expect(rm.state('db')).toBe('closing');
+    closing.resolve();
+    expect((await all).closed).toBe(1);
+  });
+});
+
+describe('ResourceManager actor views', () => {
+  it('actor(id) is a read-only view of the resource statechart', async () => {
+    const rm = manager();
+    const hold = deferred();
+    rm.register({ id: 'db', close: () => hold.promise });
+    const view = rm.actor('db');
+    if (view === undefined) throw new Error('no view');
+    expect(view.id).toBe('resource:db');
+    for (const method of ['send', 'stop', 'start', 'system']) {
+      expect((view as unknown as Record<string, unknown>)[method], method).toBeUndefined();
+    }
+    expect(view.getSnapshot().value).toBe('open');
+    const states: unknown[] = [];
+    view.subscribe((snapshot) => states.push(snapshot.value));
+    const released = rm.release('db');
+    expect(states).toEqual(['closing']);
+    hold.resolve();
+    expect(await released).toBe('closed');
+    expect(states.at(-1)).toBe('closed');
+    expect(view.getSnapshot().status).toBe('done');
+    expect(rm.actor('db')).toBeUndefined();
+    expect(rm.actor('never')).toBeUndefined();
   });
 });
 

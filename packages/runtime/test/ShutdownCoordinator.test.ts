@@ -1,14 +1,16 @@
 // ShutdownCoordinator with scripted phase work (real timers, small
-// deadlines): phase order, idempotent begin(), failing phases, deadlines and
-// the forced paths, and the timings in the outcome.
-import type { ShutdownDeadlines, ShutdownPhase } from '@troupe/core';
+// deadlines: timing is the subject): phase order, idempotent begin() and
+// the one `outcome` promise, failing phases, deadlines and the forced paths,
+// the gate that holds each phase, the read-only view, and the timings.
+import type { ShutdownDeadlines, ShutdownPhase, TimedShutdownPhase } from '@troupe/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
   ShutdownCoordinator,
+  type ShutdownGate,
   type ShutdownOutcome,
   type ShutdownWork,
 } from '../src/shutdown/ShutdownCoordinator.js';
-import { sleep } from './support.js';
+import { deferred, settleState, sleep, type Deferred } from './support.js';
 
 type Step = keyof ShutdownWork;
 
@@ -87,6 +89,12 @@ function setup(
   return { coordinator, calls, phases, onError };
 }
 
+/** Begins and returns the outcome (begin() itself returns nothing). */
+function run(coordinator: ShutdownCoordinator, reason: string, gate?: ShutdownGate) {
+  coordinator.begin(reason, gate);
+  return coordinator.outcome;
+}
+
 function expectSaneTimings(outcome: ShutdownOutcome): void {
   const { signaling, draining, closing } = outcome.phases;
   for (const timing of [signaling, draining, closing]) {
@@ -106,7 +114,7 @@ describe('ShutdownCoordinator', () => {
     });
     expect(coordinator.phase).toBe('running');
     const before = Date.now();
-    const outcome = await coordinator.begin('deploy');
+    const outcome = await run(coordinator, 'deploy');
     const after = Date.now();
 
     expect(phases.map(([phase, previous]) => [phase, previous])).toEqual([
@@ -141,15 +149,17 @@ describe('ShutdownCoordinator', () => {
     expect(onError).not.toHaveBeenCalled();
   });
 
-  it('begin() is idempotent: the same promise, the first reason, each work once', async () => {
+  it('begin() is idempotent: one outcome promise, the first reason, each work once', async () => {
     const { coordinator, calls } = setup({ signal: { resolveAfter: 10 } });
-    const first = coordinator.begin('SIGTERM');
-    const second = coordinator.begin('SIGINT');
-    expect(second).toBe(first);
-    const outcome = await first;
-    expect(outcome.reason).toBe('SIGTERM');
-    expect(coordinator.begin('again')).toBe(first);
-    await sleep(10);
+    const outcome = coordinator.outcome;
+    expect(await settleState(outcome)).toBe('pending'); // settles only after a begin
+    coordinator.begin('SIGTERM');
+    coordinator.begin('SIGINT');
+    expect(coordinator.outcome).toBe(outcome);
+    expect((await outcome).reason).toBe('SIGTERM');
+    coordinator.begin('again');
+    expect(coordinator.view.getSnapshot().status).toBe('done');
+    expect(coordinator.outcome).toBe(outcome);
     expect(calls.map((c) => c.step)).toEqual(['signal', 'drain', 'close']);
     expect(new Set(calls.map((c) => c.reason))).toEqual(new Set(['SIGTERM']));
   });
@@ -162,7 +172,7 @@ describe('ShutdownCoordinator', () => {
       close: { rejectAfter: 5, message: 'close failed' },
       forceClose: { rejectAfter: 5, message: 'forceClose failed' },
     });
-    const outcome = await coordinator.begin('test');
+    const outcome = await run(coordinator, 'test');
     expect(calls.map((c) => c.step)).toEqual([
       'signal',
       'drain',
@@ -188,7 +198,7 @@ describe('ShutdownCoordinator', () => {
       signal: { throwSync: 'sync signal' },
       close: { throwSync: 'sync close' },
     });
-    const outcome = await coordinator.begin('test');
+    const outcome = await run(coordinator, 'test');
     expect(calls.map((c) => c.step)).toEqual(['signal', 'drain', 'close', 'forceClose']);
     expect(outcome.errors.map((e) => e.message)).toEqual(['sync signal', 'sync close']);
     expect(coordinator.phase).toBe('stopped');
@@ -201,7 +211,7 @@ describe('ShutdownCoordinator', () => {
       { signalingMs: 30, drainingMs: 40, closingMs: 30 },
     );
     const t0 = performance.now();
-    const outcome = await coordinator.begin('deadline');
+    const outcome = await run(coordinator, 'deadline');
     const elapsed = performance.now() - t0;
     expect(outcome.timedOut).toEqual({ signaling: true, draining: true, closing: true });
     expect(outcome.errors).toEqual([]);
@@ -233,11 +243,15 @@ describe('ShutdownCoordinator', () => {
       { drain: 'hang', forceDrain: 'hang', close: 'hang', forceClose: 'hang' },
       { drainingMs: 20, closingMs: 20, forceMs: 30 },
     );
-    const outcome = await coordinator.begin('stuck');
+    const outcome = await run(coordinator, 'stuck');
     expect(outcome.timedOut).toEqual({ signaling: false, draining: true, closing: true });
     expect(outcome.errors.map((e) => e.message)).toEqual([
-      'a forced shutdown path did not finish within forceMs (30 ms)',
-      'a forced shutdown path did not finish within forceMs (30 ms)',
+      'the forced path of draining did not finish within forceMs (30 ms)',
+      'the forced path of closing did not finish within forceMs (30 ms)',
+    ]);
+    expect(outcome.errors.map((e) => [e.code, e.context])).toEqual([
+      ['ERR_SHUTDOWN_TIMEOUT', { phase: 'draining', forceMs: 30 }],
+      ['ERR_SHUTDOWN_TIMEOUT', { phase: 'closing', forceMs: 30 }],
     ]);
     expect(outcome.phases.draining.durationMs).toBeGreaterThanOrEqual(48);
     expect(outcome.phases.closing.durationMs).toBeGreaterThanOrEqual(48);
@@ -252,7 +266,7 @@ describe('ShutdownCoordinator', () => {
       drain: { resolveAfter: 15 },
       close: { resolveAfter: 15 },
     });
-    await coordinator.begin('timing');
+    await run(coordinator, 'timing');
     const enteredAt = Object.fromEntries(phases.map(([phase, , at]) => [phase, at]));
     const startedAt = Object.fromEntries(calls.map((c) => [c.step, c.at]));
     // each phase's work starts as the phase is entered, the next phase after it finished
@@ -264,7 +278,7 @@ describe('ShutdownCoordinator', () => {
 
   it('phase already reports the new phase, announced by onPhase, when its work is called', async () => {
     const { coordinator, calls, phases } = setup({});
-    await coordinator.begin('order');
+    await run(coordinator, 'order');
     expect(calls.map((c) => [c.step, c.phase])).toEqual([
       ['signal', 'signaling'],
       ['drain', 'draining'],
@@ -297,8 +311,148 @@ describe('ShutdownCoordinator', () => {
       },
       onError: () => {},
     });
-    const outcome = await coordinator.begin('listener');
+    const outcome = await run(coordinator, 'listener');
     expect(outcome.reason).toBe('listener');
     expect(calls).toEqual(['signal', 'drain', 'close']);
+  });
+
+  it('the view is read-only: id, snapshot and subscription, nothing to send or stop', async () => {
+    const { coordinator } = setup({});
+    const view = coordinator.view;
+    expect(view.id).toBe('shutdown');
+    for (const method of ['send', 'stop', 'start', 'system']) {
+      expect((view as unknown as Record<string, unknown>)[method], method).toBeUndefined();
+    }
+    expect(view.getSnapshot().hasTag('ready')).toBe(true);
+    const values: unknown[] = [];
+    const sub = view.subscribe((snapshot) => values.push(snapshot.value));
+    const done = new Promise<void>((resolve) => view.subscribe({ complete: resolve }));
+    await run(coordinator, 'view');
+    await done;
+    sub.unsubscribe();
+    expect(values[0]).toEqual({ signaling: 'working' });
+    expect(values.at(-1)).toBe('stopped');
+  });
+});
+
+describe('ShutdownCoordinator gate', () => {
+  interface GateCall {
+    readonly phase: TimedShutdownPhase;
+    /** `coordinator.phase` when the gate was called. */
+    readonly during: ShutdownPhase;
+    /** Steps called before the gate. */
+    readonly stepsBefore: number;
+    readonly hold: Deferred<void>;
+  }
+
+  function gated(
+    script: Partial<Record<Step, Behaviour>> = {},
+    deadlines: Partial<ShutdownDeadlines> = {},
+  ) {
+    const s = setup(script, deadlines);
+    const gateCalls: GateCall[] = [];
+    const arrived: ((call: GateCall) => void)[] = [];
+    const gate: ShutdownGate = (phase) => {
+      const call = {
+        phase,
+        during: s.coordinator.phase,
+        stepsBefore: s.calls.length,
+        hold: deferred(),
+      };
+      gateCalls.push(call);
+      arrived.shift()?.(call);
+      return call.hold.promise;
+    };
+    /** Resolves with the next gate call (or the one already made). */
+    const nextGate = (index: number): Promise<GateCall> => {
+      const made = gateCalls[index];
+      if (made !== undefined) return Promise.resolve(made);
+      return new Promise((resolve) => arrived.push(resolve));
+    };
+    return { ...s, gate, gateCalls, nextGate };
+  }
+
+  it("is called for signaling, draining and closing in order, after each phase's work, and holds the phase", async () => {
+    const { coordinator, calls, phases, gate, nextGate } = gated();
+    const outcome = run(coordinator, 'cluster', gate);
+
+    const signaling = await nextGate(0);
+    expect(signaling).toMatchObject({ phase: 'signaling', during: 'signaling', stepsBefore: 1 });
+    expect(calls.map((c) => c.settledIn)).toEqual(['signaling']);
+    expect(await settleState(outcome)).toBe('pending');
+    expect(coordinator.phase).toBe('signaling');
+    expect(coordinator.view.getSnapshot().value).toEqual({ signaling: 'gating' });
+    signaling.hold.resolve();
+
+    const draining = await nextGate(1);
+    expect(draining).toMatchObject({ phase: 'draining', during: 'draining', stepsBefore: 2 });
+    expect(coordinator.phase).toBe('draining');
+    draining.hold.resolve();
+
+    const closing = await nextGate(2);
+    expect(closing).toMatchObject({ phase: 'closing', during: 'closing', stepsBefore: 3 });
+    expect(await settleState(outcome)).toBe('pending');
+    expect(coordinator.phase).toBe('closing');
+    closing.hold.resolve();
+
+    const result = await outcome;
+    expect(result.errors).toEqual([]);
+    expect(result.timedOut).toEqual({ signaling: false, draining: false, closing: false });
+    expect(phases.map(([phase]) => phase)).toEqual(['signaling', 'draining', 'closing', 'stopped']);
+  });
+
+  it("only the first begin's gate is used", async () => {
+    const { coordinator, gate, gateCalls, nextGate } = gated();
+    const other = vi.fn();
+    coordinator.begin('first', gate);
+    coordinator.begin('second', other);
+    for (let i = 0; i < 3; i++) (await nextGate(i)).hold.resolve();
+    await coordinator.outcome;
+    expect(gateCalls.map((c) => c.phase)).toEqual(['signaling', 'draining', 'closing']);
+    expect(other).not.toHaveBeenCalled();
+  });
+
+  it('a gate that throws or rejects is recorded and the protocol goes on', async () => {
+    const { coordinator } = setup({});
+    const outcome = await run(coordinator, 'gate', (phase) => {
+      if (phase === 'signaling') throw new Error('gate threw');
+      if (phase === 'closing') return Promise.reject(new Error('gate rejected'));
+      return undefined;
+    });
+    expect(outcome.errors.map((e) => e.message)).toEqual(['gate threw', 'gate rejected']);
+    expect(outcome.timedOut).toEqual({ signaling: false, draining: false, closing: false });
+  });
+
+  it("a gate that never opens is cut by the phase's deadline, which marks the phase timed out", async () => {
+    const { coordinator, calls } = setup({}, { signalingMs: 40, drainingMs: 40, closingMs: 40 });
+    const t0 = performance.now();
+    const outcome = await run(coordinator, 'stuck gate', () => new Promise<void>(() => {}));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
+    expect(outcome.timedOut).toEqual({ signaling: true, draining: true, closing: true });
+    // the work itself had finished: no forced path ran
+    expect(calls.map((c) => c.step)).toEqual(['signal', 'drain', 'close']);
+    expect(outcome.phases.draining.durationMs).toBeGreaterThanOrEqual(38);
+    expect(outcome.phases.draining.durationMs).toBeLessThan(40 + 400);
+  });
+
+  it('after a phase whose deadline passed, its gate is bounded by forceMs (ERR_SHUTDOWN_TIMEOUT)', async () => {
+    const { coordinator, calls } = setup(
+      { drain: 'hang', forceDrain: { resolveAfter: 0 } },
+      { drainingMs: 30, forceMs: 40 },
+    );
+    const outcome = await run(coordinator, 'late gate', (phase) =>
+      phase === 'draining' ? new Promise<void>(() => {}) : undefined,
+    );
+    expect(calls.map((c) => c.step)).toEqual(['signal', 'drain', 'forceDrain', 'close']);
+    expect(outcome.timedOut.draining).toBe(true);
+    expect(outcome.errors).toEqual([
+      expect.objectContaining({
+        code: 'ERR_SHUTDOWN_TIMEOUT',
+        message: 'the gate of draining did not finish within forceMs (40 ms)',
+        context: { phase: 'draining', forceMs: 40 },
+      }),
+    ]);
+    expect(outcome.phases.draining.durationMs).toBeGreaterThanOrEqual(30 + 40 - 2);
+    expect(outcome.phases.draining.durationMs).toBeLessThan(70 + 400);
   });
 });

@@ -1,5 +1,7 @@
-// parseWith's error messages (field path + value) and resolveRunnerSpec's
-// defaults, troupe-level runnerDefaults and worker locations.
+// parseWith's error messages (field path + value), resolveRunnerSpec's
+// defaults, troupe-level runnerDefaults and worker locations, and the
+// hand-written option interfaces (TroupeOptions, RunnerSpec, ...) kept in
+// step with the schemas that check them.
 import type * as Os from 'node:os';
 import { availableParallelism } from 'node:os';
 import { InvalidConfigError, isTroupeError } from '@troupe/core';
@@ -7,7 +9,23 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { parseWith } from '../src/options/parse.js';
 import { resolveRunnerSpec } from '../src/options/resolveRunnerSpec.js';
-import { runnerSpecSchema, troupeOptionsSchema } from '../src/options/schemas.js';
+import {
+  errorsSchema,
+  healthSchema,
+  restartSchema,
+  runnerSpecSchema,
+  shutdownSchema,
+  troupeOptionsSchema,
+} from '../src/options/schemas.js';
+import type {
+  ErrorOptions,
+  HealthOptions,
+  RestartOptions,
+  RunnerDefaults,
+  RunnerSpec,
+  ShutdownDeadlineOptions,
+  TroupeOptions,
+} from '../src/options/TroupeOptions.js';
 import { thrownBy } from './support.js';
 
 vi.mock('node:os', async (importOriginal) => {
@@ -355,5 +373,190 @@ describe('resolveRunnerSpec restart.backoff', () => {
       1,
     );
     expect(equal.restart.backoff).toEqual({ baseMs: 300, capMs: 300 });
+  });
+});
+
+describe('maxConcurrentStarts', () => {
+  it('takes a positive whole number, and is optional', () => {
+    expect(
+      parseWith(troupeOptionsSchema, { maxConcurrentStarts: 3 }, 'options').maxConcurrentStarts,
+    ).toBe(3);
+    expect(parseWith(troupeOptionsSchema, {}, 'options').maxConcurrentStarts).toBeUndefined();
+  });
+
+  it.each([0, -1, 1.5, '4'])('refuses %j, naming the field', (value) => {
+    const failure = configError(() =>
+      parseWith(troupeOptionsSchema, { maxConcurrentStarts: value }, 'options'),
+    );
+    expect(failure.field).toBe('options.maxConcurrentStarts');
+  });
+});
+
+/** T without `readonly`, deeply (functions and class instances as they are). */
+type Writable<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends URL
+    ? T
+    : T extends readonly (infer U)[]
+      ? Writable<U>[]
+      : T extends object
+        ? { -readonly [K in keyof T]: Writable<T[K]> }
+        : T;
+
+/** The keys of an object schema, through the optional/default/prefault wrappers around it. */
+function keysOf(schema: z.ZodType): string[] {
+  let inner: unknown = schema;
+  while (!(inner instanceof z.ZodObject)) {
+    const unwrap = (inner as { unwrap?: () => unknown }).unwrap;
+    if (unwrap === undefined) throw new Error('not an object schema');
+    inner = unwrap.call(inner);
+  }
+  return Object.keys(inner.shape).sort();
+}
+
+/** Every key of T, each listed once: adding or removing one in the interface fails to compile. */
+function keys<T>(record: { readonly [K in keyof Required<T>]: true }): string[] {
+  return Object.keys(record).sort();
+}
+
+describe('the option interfaces and their schemas agree', () => {
+  const shape = troupeOptionsSchema.shape;
+
+  it.each<[string, string[], z.ZodType]>([
+    [
+      'TroupeOptions',
+      keys<TroupeOptions>({
+        nodeId: true,
+        shutdown: true,
+        signals: true,
+        logger: true,
+        inspect: true,
+        health: true,
+        errors: true,
+        runnerDefaults: true,
+        maxConcurrentStarts: true,
+      }),
+      troupeOptionsSchema,
+    ],
+    [
+      'ShutdownDeadlineOptions',
+      keys<ShutdownDeadlineOptions>({
+        signalingMs: true,
+        drainingMs: true,
+        closingMs: true,
+        forceMs: true,
+        abortGraceMs: true,
+      }),
+      shutdownSchema,
+    ],
+    [
+      'HealthOptions',
+      keys<HealthOptions>({
+        enabled: true,
+        intervalMs: true,
+        probeTimeoutMs: true,
+        weights: true,
+        thresholds: true,
+        recovery: true,
+      }),
+      healthSchema,
+    ],
+    [
+      'HealthOptions.weights',
+      keys<NonNullable<HealthOptions['weights']>>({
+        process: true,
+        status: true,
+        resource: true,
+        error: true,
+      }),
+      healthSchema.shape.weights,
+    ],
+    [
+      'HealthOptions.thresholds',
+      keys<NonNullable<HealthOptions['thresholds']>>({
+        healthy: true,
+        degraded: true,
+        errorRatePerMin: true,
+        unhealthyProbes: true,
+        hungAfterMs: true,
+      }),
+      healthSchema.shape.thresholds,
+    ],
+    [
+      'ErrorOptions',
+      keys<ErrorOptions>({
+        ringSize: true,
+        windowMs: true,
+        policies: true,
+        classify: true,
+        retry: true,
+        escalation: true,
+      }),
+      errorsSchema,
+    ],
+    [
+      'ErrorOptions.retry',
+      keys<NonNullable<ErrorOptions['retry']>>({ baseMs: true, capMs: true, maxAttempts: true }),
+      errorsSchema.shape.retry,
+    ],
+    [
+      'RestartOptions',
+      keys<RestartOptions>({
+        policy: true,
+        maxRestarts: true,
+        windowMs: true,
+        backoff: true,
+        resetAfterMs: true,
+      }),
+      restartSchema,
+    ],
+    [
+      'RestartOptions.backoff',
+      keys<NonNullable<RestartOptions['backoff']>>({ baseMs: true, capMs: true }),
+      restartSchema.shape.backoff,
+    ],
+    [
+      'RunnerSpec',
+      keys<RunnerSpec>({
+        worker: true,
+        id: true,
+        threads: true,
+        maxQueue: true,
+        taskTimeoutMs: true,
+        startupTimeoutMs: true,
+        closeTimeoutMs: true,
+        abortGraceMs: true,
+        restart: true,
+        dependsOn: true,
+        workerData: true,
+        resourceLimits: true,
+        env: true,
+        execArgv: true,
+        atomics: true,
+      }),
+      runnerSpecSchema,
+    ],
+    [
+      'RunnerDefaults',
+      keys<RunnerDefaults>({
+        threads: true,
+        maxQueue: true,
+        taskTimeoutMs: true,
+        startupTimeoutMs: true,
+        restart: true,
+      }),
+      shape.runnerDefaults,
+    ],
+  ])('%s has the keys its schema accepts', (_name, interfaceKeys, schema) => {
+    expect(interfaceKeys).toEqual(keysOf(schema));
+  });
+
+  it('whatever the interfaces admit, the schemas accept (a compile-time check)', () => {
+    // The interfaces take readonly arrays where the schemas' inputs are mutable: not a difference.
+    const troupe = (options: Writable<TroupeOptions>): z.input<typeof troupeOptionsSchema> =>
+      options;
+    const spec = (options: Writable<RunnerSpec>): z.input<typeof runnerSpecSchema> => options;
+    expect(troupe({}).nodeId).toBeUndefined();
+    expect(spec({ worker: 'w.js' }).worker).toBe('w.js');
   });
 });

@@ -19,6 +19,7 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** Simulated work that takes `ms`; never a way to wait for something to happen. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -73,4 +74,9 @@ export function thrownBy(fn: () => unknown): unknown {
     return error;
   }
   throw new Error('expected a throw, got a return');
+}
+
+/** Whether a MessagePort keeps the event loop alive (Node has `hasRef`; @types/node 20 lacks it). */
+export function hasRef(port: object): boolean {
+  return (port as { hasRef(): boolean }).hasRef();
 }

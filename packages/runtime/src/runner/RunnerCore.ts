@@ -115,8 +115,9 @@ const machine = runnerMachine.provide({
     abortInFlight: ({ system }) => {
       coreOf(system).abortInFlight();
     },
-    rejectQueued: ({ system }) => {
-      coreOf(system).executor.rejectQueued();
+    // The action's own context: the snapshot is the one from before this step.
+    rejectQueued: ({ system, context }) => {
+      coreOf(system).executor.rejectQueued(context.failure);
     },
   },
 });

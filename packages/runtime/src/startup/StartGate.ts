@@ -11,7 +11,7 @@ export class StartGate {
   #held = 0;
 
   constructor(limit: number) {
-    this.#limit = Math.max(1, Math.floor(limit));
+    this.#limit = Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : 1;
   }
 
   /** Slots in use. */

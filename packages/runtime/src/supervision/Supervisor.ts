@@ -30,10 +30,14 @@ export interface Alert {
 
 /** The effects the supervisor's statechart names, performed by the troupe. */
 export interface SupervisorEffects {
-  alert(alert: Alert): void;
-  beginShutdown(reason: string): void;
-  restartRunner(runnerId: string, error: ErrorData, record: ErrorRecord | undefined): void;
-  stopRunner(runnerId: string): void;
+  readonly alert: (alert: Alert) => void;
+  readonly beginShutdown: (reason: string) => void;
+  readonly restartRunner: (
+    runnerId: string,
+    error: ErrorData,
+    record: ErrorRecord | undefined,
+  ) => void;
+  readonly stopRunner: (runnerId: string) => void;
 }
 
 /**
@@ -54,7 +58,25 @@ export class Supervisor {
     inspect?: InspectOption | undefined;
     onError: (error: unknown) => void;
   }) {
-    const { effects } = options;
+    // An effect that throws (a logger, a listener) must not fail the
+    // supervisor: it would ignore every later escalation.
+    const guarded = <TArgs extends unknown[]>(
+      effect: (...args: TArgs) => void,
+    ): ((...args: TArgs) => void) => {
+      return (...args) => {
+        try {
+          effect(...args);
+        } catch (error) {
+          options.onError(error);
+        }
+      };
+    };
+    const effects: SupervisorEffects = {
+      alert: guarded(options.effects.alert),
+      beginShutdown: guarded(options.effects.beginShutdown),
+      restartRunner: guarded(options.effects.restartRunner),
+      stopRunner: guarded(options.effects.stopRunner),
+    };
     const machine = supervisorMachine.provide({
       actions: {
         alert: ({ event }, params) => {

@@ -513,8 +513,7 @@ export class TaskExecutor {
   }
 
   /** The runner closes: whatever is still queued is rejected (with its failure, if any). */
-  rejectQueued(): void {
-    const failure = this.#runner.failure();
+  rejectQueued(failure: ErrorData | null = this.#runner.failure()): void {
     for (const record of this.#queue.drain()) {
       this.#fail(record, queuedRejection(this.#runner.id, failure));
     }

@@ -8,6 +8,7 @@ import {
   toTroupeError,
   type ErrorData,
 } from '@troupe/core';
+import { describeValue } from '../describeValue.js';
 
 /** How a rejection from the pool came about. */
 export type WorkErrorKind =
@@ -48,15 +49,6 @@ export function classifyWorkError(error: unknown, fromThread: boolean): WorkErro
   return 'handler';
 }
 
-/**
- * True for a crash whose error did not survive the thread boundary (a
- * DOMException thrown in the worker arrives as a plain `{}`): the thread's
- * crash note, which arrives before its exit, tells what it was.
- */
-export function isOpaqueCrash(error: unknown, fromThread: boolean): boolean {
-  return fromThread && typeof error === 'object' && error !== null && !(error instanceof Error);
-}
-
 /** Why the runner took its threads away while the task ran, read from its statechart. */
 export type TeardownCause = 'restart' | 'drainDeadline' | 'close' | null;
 
@@ -75,7 +67,8 @@ export interface WorkErrorFacts {
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : describeValue(error);
 }
 
 /** The TroupeError a task rejects with, from what the pool rejected it with. */
