@@ -505,7 +505,7 @@ async function toRestartLoading(r: Runner): Promise<void> {
   expect(r.slots).toHaveLength(2);
   grant(r);
   expect(r.value()).toEqual(loading);
-  expect(r.startPool.last().input).toEqual({ id: 'r1', attempt: 1, threads: 2 });
+  expect(r.startPool.last().input).toEqual({ id: 'r1', attempt: 1, threads: 2, everReady: true });
   // The count starts over with the new pool.
   expect(r.context().threadsUp).toBe(0);
   r.send(threadUp(1));
@@ -532,7 +532,12 @@ describe('runnerMachine: start', () => {
     grant(r);
     expect(r.value()).toEqual(loading);
     expect(r.startPool.calls).toHaveLength(1);
-    expect(r.startPool.last().input).toEqual({ id: 'r1', attempt: 0, threads: 2 });
+    expect(r.startPool.last().input).toEqual({
+      id: 'r1',
+      attempt: 0,
+      threads: 2,
+      everReady: false,
+    });
     r.advance(inputDefaults.startupTimeoutMs - 1);
     expect(r.value()).toEqual(loading);
     expect(r.context().failure).toBeNull();
@@ -778,7 +783,12 @@ describe('runnerMachine: a failed restart', () => {
       // The next attempt starts after the backoff; its success keeps the diagnosis.
       await throughBackoff(r);
       grant(r);
-      expect(r.startPool.last().input, f.kind).toEqual({ id: 'r1', attempt: 2, threads: 2 });
+      expect(r.startPool.last().input, f.kind).toEqual({
+        id: 'r1',
+        attempt: 2,
+        threads: 2,
+        everReady: true,
+      });
       r.send(threadUp(1));
       r.send(threadUp(2));
       expect(r.value(), f.kind).toEqual(ready);
@@ -1273,7 +1283,7 @@ describe('runnerMachine: restart intensity and backoff', () => {
       expect(r.lastSlot()).not.toBe(firstSlot);
       expect(r.startPool.calls).toHaveLength(attempt);
       grant(r);
-      expect(r.startPool.last().input).toEqual({ id: 'r1', attempt, threads: 2 });
+      expect(r.startPool.last().input).toEqual({ id: 'r1', attempt, threads: 2, everReady: true });
       if (attempt < 3) r.send(threadFailed(1, setupError));
     }
     expect(r.context().restarts).toEqual([0, 70, 140]);
@@ -1306,7 +1316,12 @@ describe('runnerMachine: restart intensity and backoff', () => {
     expect(r.destroyPool.calls).toHaveLength(0);
     await rejectLast(r.teardownThreads, new Error('teardown threw'));
     expect(r.value()).toEqual(releasing('open', 'destroying'));
-    expect(r.destroyPool.last().input).toEqual({ id: 'r1', attempt: 1, threads: 2 });
+    expect(r.destroyPool.last().input).toEqual({
+      id: 'r1',
+      attempt: 1,
+      threads: 2,
+      everReady: true,
+    });
     await resolveLast(r.destroyPool);
     expect(r.value()).toEqual(waiting);
 
@@ -1591,7 +1606,12 @@ describe('runnerMachine: draining', () => {
     expect(r.destroyPool.calls).toHaveLength(0);
     await resolveLast(r.teardownThreads);
     expect(r.value()).toEqual({ draining: { terminating: 'destroying' } });
-    expect(r.destroyPool.last().input).toEqual({ id: 'r1', attempt: 0, threads: 2 });
+    expect(r.destroyPool.last().input).toEqual({
+      id: 'r1',
+      attempt: 0,
+      threads: 2,
+      everReady: true,
+    });
     await resolveLast(r.destroyPool);
     // drained, and closeWhenDrained: closing.
     expect(r.value()).toEqual(closingTearingDown);
@@ -1696,7 +1716,12 @@ describe('runnerMachine: closing', () => {
     expect(r.destroyPool.calls).toHaveLength(0);
     await rejectLast(r.teardownThreads, new Error('teardown threw'));
     expect(r.value()).toEqual(closingDestroying);
-    expect(r.destroyPool.last().input).toEqual({ id: 'r1', attempt: 0, threads: 2 });
+    expect(r.destroyPool.last().input).toEqual({
+      id: 'r1',
+      attempt: 0,
+      threads: 2,
+      everReady: true,
+    });
     expect(r.context().forced).toBe(false);
     await resolveLast(r.destroyPool);
     expect(r.value()).toBe('stopped');

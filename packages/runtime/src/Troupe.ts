@@ -29,7 +29,8 @@ import {
   type ResourceCloseReport,
   type ResourceRegistry,
 } from './resources/ResourceManager.js';
-import { runnerFacade, type Runner } from './runner/Runner.js';
+import type { Runner } from './runner/Runner.js';
+import { runnerFacade } from './runner/RunnerHandle.js';
 import { RunnerCore, type RunnerSummary } from './runner/RunnerCore.js';
 import type { RunnerHost } from './runner/RunnerHost.js';
 import type { RunnerStats } from './runner/types.js';

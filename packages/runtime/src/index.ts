@@ -18,8 +18,7 @@ export type {
   ShutdownDeadlineOptions,
   TroupeOptions,
 } from './options/TroupeOptions.js';
-export type { Runner, RunnerSnapshot } from './runner/Runner.js';
-export type { RunnerEvents } from './runner/RunnerCore.js';
+export type { Runner, RunnerEvents, RunnerSnapshot } from './runner/Runner.js';
 export type { RunnerStats } from './runner/types.js';
 export type { RunOptions, TaskEventMeta, TaskSettledEvent } from './task/types.js';
 export type { Alert } from './supervision/Supervisor.js';

@@ -147,6 +147,8 @@ export interface RunnerPoolInput {
   readonly id: string;
   readonly attempt: number;
   readonly threads: number;
+  /** The runner served before: a failure is `ERR_THREAD_STARTUP`, not `ERR_RUNNER_STARTUP`. */
+  readonly everReady: boolean;
 }
 
 /** Input of the `teardownThreads` actor. */
@@ -502,6 +504,7 @@ export const runnerMachine = setup({
                   id: context.id,
                   attempt: context.attempt,
                   threads: context.threads,
+                  everReady: context.everReady,
                 }),
                 onError: startFailed,
               },
@@ -635,6 +638,7 @@ export const runnerMachine = setup({
                       id: context.id,
                       attempt: context.attempt,
                       threads: context.threads,
+                      everReady: context.everReady,
                     }),
                     onDone: [
                       {
@@ -719,6 +723,7 @@ export const runnerMachine = setup({
                   id: context.id,
                   attempt: context.attempt,
                   threads: context.threads,
+                  everReady: context.everReady,
                 }),
                 onDone: '#runner.draining.drained',
                 onError: '#runner.draining.drained',
@@ -755,6 +760,7 @@ export const runnerMachine = setup({
               id: context.id,
               attempt: context.attempt,
               threads: context.threads,
+              everReady: context.everReady,
             }),
             onDone: [
               { guard: 'hasFailure', target: '#runner.failed' },

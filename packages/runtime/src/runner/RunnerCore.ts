@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import {
   RunnerStartupError,
   RunnerStoppedError,
@@ -45,6 +45,7 @@ import {
 } from '../protocol.js';
 import { TaskExecutor, type ExecutorRunner } from '../task/TaskExecutor.js';
 import type { TeardownCause } from '../task/workErrors.js';
+import type { RunnerEvents } from './Runner.js';
 import type { RunnerHost } from './RunnerHost.js';
 import type { RunOptions, TaskEventMeta } from '../task/types.js';
 import type { RunnerStats } from './types.js';
@@ -54,14 +55,6 @@ const ENTRY_URL = new URL('../worker/entry.bundle.js', import.meta.url).href;
 
 /** Crash notes kept per runner: one per recently crashed thread. */
 const NOTES_KEPT = 64;
-
-/** Events of a runner (`runner.on(...)`). */
-export interface RunnerEvents {
-  /** An event a task emitted with `ctx.emit()`. */
-  event: [event: unknown, meta: TaskEventMeta];
-  /** The runner changed state (`previous` is null for the first, `starting`). */
-  state: [state: RunnerState, previous: RunnerState | null];
-}
 
 /** What is left of a runner once it is done: plain data, kept for reports. */
 export interface RunnerSummary {
@@ -467,7 +460,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   // ---- effects the statechart names ---------------------------------------------
 
   async startPool(input: RunnerPoolInput, signal: AbortSignal): Promise<void> {
-    const everReady = this.#actor.getSnapshot().context.everReady;
+    const { everReady } = input;
     const failed = (message: string, cause: unknown): TroupeError => {
       const options = {
         cause,
@@ -477,10 +470,17 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
         ? new ThreadStartupError(message, options)
         : new RunnerStartupError(message, options);
     };
+    let isFile: boolean;
     try {
-      await access(this.workerPath);
+      isFile = (await stat(this.workerPath)).isFile();
     } catch (error) {
       throw failed(`worker module not found: ${this.workerPath}`, error);
+    }
+    if (!isFile) {
+      throw failed(
+        `worker module ${this.workerPath} is not a file (a directory?): give the module's own path`,
+        undefined,
+      );
     }
     // Stopped, or timed out, while checking the module: create nothing.
     if (signal.aborted) return;
