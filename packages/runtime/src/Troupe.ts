@@ -6,7 +6,6 @@ import {
   fromErrorData,
   idSequence,
   type Classifier,
-  type RunnerState,
   type ShutdownPhase,
   type TroupeErrorContext,
   type UnhealthyError,
@@ -14,7 +13,12 @@ import {
 import { shutdownRefusal } from './admission/refusal.js';
 import { ErrorHandler, type ErrorRecord, type ErrorRegistry } from './errors/ErrorHandler.js';
 import { TroupeEmitter } from './events/TroupeEmitter.js';
-import { HealthMonitor, type HealthReport, type ProbeTarget } from './health/HealthMonitor.js';
+import {
+  HealthMonitor,
+  failedTarget,
+  type HealthReport,
+  type ProbeTarget,
+} from './health/HealthMonitor.js';
 import type { ActorView } from './inspection/ActorView.js';
 import type { InspectOption } from './inspection/InspectOption.js';
 import { safeObserver } from './inspection/safeObserver.js';
@@ -33,82 +37,21 @@ import type { Runner } from './runner/Runner.js';
 import { runnerFacade } from './runner/RunnerHandle.js';
 import { RunnerCore, type RunnerSummary } from './runner/RunnerCore.js';
 import type { RunnerHost } from './runner/RunnerHost.js';
-import type { RunnerStats } from './runner/types.js';
-import type { TaskSettledEvent } from './task/types.js';
+import { ShutdownCoordinator, type ShutdownSnapshot } from './shutdown/ShutdownCoordinator.js';
 import {
-  ShutdownCoordinator,
-  type ShutdownGate,
-  type ShutdownSnapshot,
-} from './shutdown/ShutdownCoordinator.js';
-import { shutdownReport, type ShutdownReport, type TaskTotals } from './shutdown/shutdownReport.js';
+  NO_TASKS,
+  addTasks,
+  shutdownReport,
+  type ShutdownReport,
+  type TaskTotals,
+} from './shutdown/shutdownReport.js';
+import type { ShutdownOptions, TroupeEvents } from './events/TroupeEvents.js';
 import { StartGate } from './startup/StartGate.js';
-import { Supervisor, type Alert } from './supervision/Supervisor.js';
-
-/** `runner:state` event payload. */
-export interface RunnerStateEvent {
-  readonly runnerId: string;
-  readonly state: RunnerState;
-  /** Null for a runner's first state (`starting`). */
-  readonly previous: RunnerState | null;
-}
-
-/** `shutdown:phase` event payload. */
-export interface ShutdownPhaseEvent {
-  readonly phase: ShutdownPhase;
-  readonly previous: ShutdownPhase;
-  readonly reason: string;
-}
-
-/** Typed events of `troupe.on(...)`. */
-export interface TroupeEvents {
-  'runner:state': [event: RunnerStateEvent];
-  'task:settled': [event: TaskSettledEvent];
-  error: [record: ErrorRecord];
-  health: [report: HealthReport];
-  alert: [alert: Alert];
-  'shutdown:phase': [event: ShutdownPhaseEvent];
-}
-
-/** Options of `troupe.shutdown()`. */
-export interface ShutdownOptions {
-  readonly reason?: string;
-  /**
-   * Awaited before each phase is left, once the phase's own work is done,
-   * under the same deadlines: lets an outside party (a cluster) step this
-   * troupe through the phases in unison with others. Only the first
-   * `shutdown()` call's gate counts.
-   */
-  readonly gate?: ShutdownGate;
-}
+import { Supervisor } from './supervision/Supervisor.js';
 
 interface Live {
   readonly core: RunnerCore;
   readonly runner: Runner;
-}
-
-const ZERO: TaskTotals = { submitted: 0, completed: 0, failed: 0, aborted: 0, rejected: 0 };
-
-function addStats(into: TaskTotals, stats: RunnerStats): TaskTotals {
-  return {
-    submitted: into.submitted + stats.submitted,
-    completed: into.completed + stats.completed,
-    failed: into.failed + stats.failed,
-    aborted: into.aborted + stats.aborted,
-    rejected: into.rejected + stats.rejected,
-  };
-}
-
-/** A failed runner as the health monitor sees it once its threads are gone. */
-function failedTarget(summary: RunnerSummary, threadCount: number): ProbeTarget {
-  return {
-    id: summary.id,
-    state: summary.state,
-    threadCount,
-    threadIds: [],
-    stats: () => summary.stats,
-    probe: () => Promise.resolve([]),
-    runTime: () => null,
-  };
 }
 
 /**
@@ -139,7 +82,7 @@ export class Troupe {
   readonly #host: RunnerHost;
   /** Task counts and threads of runners that are gone. */
   #gone: { tasks: TaskTotals; started: number; exited: number } = {
-    tasks: ZERO,
+    tasks: NO_TASKS,
     started: 0,
     exited: 0,
   };
@@ -553,7 +496,7 @@ export class Troupe {
     const summary = core.summary;
     if (summary === null) return;
     this.#gone = {
-      tasks: addStats(this.#gone.tasks, summary.stats),
+      tasks: addTasks(this.#gone.tasks, summary.stats),
       started: this.#gone.started + summary.threads.started,
       exited: this.#gone.exited + summary.threads.exited,
     };
@@ -573,7 +516,7 @@ export class Troupe {
 
   #totals(): TaskTotals {
     let totals = this.#gone.tasks;
-    for (const core of this.#live()) totals = addStats(totals, core.stats());
+    for (const core of this.#live()) totals = addTasks(totals, core.stats());
     return totals;
   }
 

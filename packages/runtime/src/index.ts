@@ -2,13 +2,13 @@
 // and health math live in @troupe/core; the error model is re-exported here
 // because every caller of run() handles its errors.
 export { createTroupe } from './createTroupe.js';
-export {
-  Troupe,
-  type RunnerStateEvent,
-  type ShutdownOptions,
-  type ShutdownPhaseEvent,
-  type TroupeEvents,
-} from './Troupe.js';
+export { Troupe } from './Troupe.js';
+export type {
+  RunnerStateEvent,
+  ShutdownOptions,
+  ShutdownPhaseEvent,
+  TroupeEvents,
+} from './events/TroupeEvents.js';
 export type {
   ErrorOptions,
   HealthOptions,

@@ -11,7 +11,8 @@ import {
 } from '@troupe/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTroupe } from '../src/createTroupe.js';
-import type { ShutdownPhaseEvent, Troupe, TroupeEvents } from '../src/Troupe.js';
+import type { ShutdownPhaseEvent, TroupeEvents } from '../src/events/TroupeEvents.js';
+import type { Troupe } from '../src/Troupe.js';
 import type { ErrorRecord } from '../src/errors/ErrorHandler.js';
 import { deferred, rejectionOf, settleState, thrownBy, type Deferred } from './support.js';
 

@@ -29,6 +29,22 @@ export interface ProbeTarget {
   runTime(): RunTimeSummary | null;
 }
 
+/** A runner that failed, as the monitor sees it once its threads are gone. */
+export function failedTarget(
+  runner: { readonly id: string; readonly state: RunnerState; readonly stats: RunnerStats },
+  threadCount: number,
+): ProbeTarget {
+  return {
+    id: runner.id,
+    state: runner.state,
+    threadCount,
+    threadIds: [],
+    stats: () => runner.stats,
+    probe: () => Promise.resolve([]),
+    runTime: () => null,
+  };
+}
+
 /** A health status: `stopped` once the runner (or the troupe) is down. */
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
 

@@ -1,13 +1,7 @@
-import { stat } from 'node:fs/promises';
 import {
-  RunnerStartupError,
   RunnerStoppedError,
   TaskAbortedError,
-  ThreadStartupError,
-  TroupeError,
-  WorkerCrashedError,
   fromErrorData,
-  runnerMachine,
   runnerStateOf,
   toErrorData,
   type ErrorData,
@@ -15,107 +9,41 @@ import {
   type RunnerPoolInput,
   type RunnerState,
   type RunnerTeardownInput,
+  type TroupeError,
 } from '@troupe/core';
 import { EventEmitter } from 'eventemitter3';
-import {
-  createActor,
-  fromCallback,
-  fromPromise,
-  type Actor,
-  type ActorSystem,
-  type SnapshotFrom,
-} from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { refusalOf } from '../admission/refusal.js';
-import { describeValue } from '../describeValue.js';
 import { ThreadChannels, type ProbeAnswer } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import type { ProbeTarget } from '../health/HealthMonitor.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
 import { untilSnapshot } from '../inspection/untilSnapshot.js';
 import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
-import type { RunTimeSummary, ThreadExit, ThreadPool } from '../pool/ThreadPool.js';
-import {
-  isCrashNote,
-  isHelloMessage,
-  kBootKey,
-  kCrashKey,
-  type HelloMessage,
-  type WorkerBoot,
-  type WorkerModuleKind,
-} from '../protocol.js';
+import type { RunTimeSummary, ThreadPool } from '../pool/ThreadPool.js';
+import type { WorkerModuleKind } from '../protocol.js';
 import { TaskExecutor, type ExecutorRunner } from '../task/TaskExecutor.js';
 import type { TeardownCause } from '../task/workErrors.js';
 import type { RunnerEvents } from './Runner.js';
 import type { RunnerHost } from './RunnerHost.js';
+import {
+  bindEffects,
+  runtimeRunnerMachine,
+  type RunnerEffects,
+  type RuntimeRunnerSnapshot,
+} from './runtimeRunnerMachine.js';
+import { ThreadResources } from './ThreadResources.js';
+import { LoadEdge } from './LoadEdge.js';
+import { ThreadEvents } from './ThreadEvents.js';
+import { ThreadRoster } from './ThreadRoster.js';
 import type { RunOptions, TaskEventMeta } from '../task/types.js';
-import type { RunnerStats } from './types.js';
+import { createRunnerPool } from './createRunnerPool.js';
+import { withWorkerPath } from './threadErrors.js';
+import type { RunnerStats, RunnerSummary } from './types.js';
 
-// The worker entry, bundled into one module at build time (scripts/bundle-worker.mjs).
-const ENTRY_URL = new URL('../worker/entry.bundle.js', import.meta.url).href;
+export type { RunnerSummary } from './types.js';
 
-/** Crash notes kept per runner: one per recently crashed thread. */
-const NOTES_KEPT = 64;
-
-/** What is left of a runner once it is done: plain data, kept for reports. */
-export interface RunnerSummary {
-  readonly id: string;
-  readonly state: RunnerState;
-  readonly restarts: number;
-  readonly forced: boolean;
-  readonly failure: ErrorData | null;
-  readonly stats: RunnerStats;
-  readonly threads: { readonly started: number; readonly exited: number };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any actor's system
-type AnyActorSystem = ActorSystem<any>;
-
-const cores = new WeakMap<AnyActorSystem, RunnerCore>();
-
-function coreOf(system: AnyActorSystem): RunnerCore {
-  const core = cores.get(system);
-  if (core === undefined) throw new Error('runner actor without its runtime core');
-  return core;
-}
-
-/**
- * The runner statechart with the runtime's effects, built once: each effect
- * finds its runner through the actor's system, so spawning a runner does
- * not copy the machine.
- */
-const machine = runnerMachine.provide({
-  actors: {
-    startSlot: fromCallback<RunnerEvent, { id: string }>(({ sendBack, system }) =>
-      coreOf(system).host.startGate.acquire(() => {
-        sendBack({ type: 'troupe.runner.slotGranted' });
-      }),
-    ),
-    startPool: fromPromise<void, RunnerPoolInput>(({ input, system, signal }) =>
-      coreOf(system).startPool(input, signal),
-    ),
-    teardownThreads: fromPromise<void, RunnerTeardownInput>(({ input, system }) =>
-      coreOf(system).teardownThreads(input),
-    ),
-    destroyPool: fromPromise<void, RunnerPoolInput>(({ system }) => coreOf(system).destroyPool()),
-  },
-  actions: {
-    notifyDraining: ({ system }) => {
-      coreOf(system).notifyDraining();
-    },
-    abortQueued: ({ system }) => {
-      coreOf(system).executor.abortQueued();
-    },
-    abortInFlight: ({ system }) => {
-      coreOf(system).abortInFlight();
-    },
-    // The action's own context: the snapshot is the one from before this step.
-    rejectQueued: ({ system, context }) => {
-      coreOf(system).executor.rejectQueued(context.failure);
-    },
-  },
-});
-
-type RunnerSnapshot = SnapshotFrom<typeof machine>;
+type RunnerSnapshot = RuntimeRunnerSnapshot;
 
 /**
  * The runtime side of one runner: it owns the runner's statechart actor,
@@ -124,7 +52,7 @@ type RunnerSnapshot = SnapshotFrom<typeof machine>;
  * a thread exit means, when tasks are taken or queued, when to restart or
  * give up is the statechart's. Users see it through {@link Runner}.
  */
-export class RunnerCore implements ExecutorRunner, ProbeTarget {
+export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
   readonly id: string;
   readonly workerPath: string;
   readonly moduleUrl: string;
@@ -136,7 +64,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   readonly channels: ThreadChannels;
   readonly executor: TaskExecutor;
   readonly events = new EventEmitter<RunnerEvents>();
-  readonly #actor: Actor<typeof machine>;
+  readonly #actor: Actor<typeof runtimeRunnerMachine>;
   readonly #view: ActorView<RunnerSnapshot>;
   readonly #final: Promise<void>;
   #resolveFinal!: () => void;
@@ -144,17 +72,10 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   #kind: WorkerModuleKind = 'plain';
   #handlers: ReadonlySet<string> = new Set();
   #state: RunnerState | null = null;
-  /** Threads piscina takes tasks to, threads that said hello, threads reported up. */
-  readonly #ready = new Set<number>();
-  readonly #hello = new Set<number>();
-  readonly #up = new Set<number>();
-  readonly #notes = new Map<number, ErrorData>();
-  readonly #teardownFailures = new Map<number, Error>();
-  readonly #ownResources = new Set<string>();
-  #awaitingRestart: ErrorRecord[] = [];
-  #edgeScheduled = false;
-  #reportedBusy = false;
-  #crashes = 0;
+  readonly #threads = new ThreadRoster();
+  readonly #resources: ThreadResources;
+  readonly #threadEvents: ThreadEvents;
+  readonly #load: LoadEdge;
   /** Threads of pools already destroyed (a restart makes a new pool). */
   #pastThreads = { started: 0, exited: 0 };
   #spawn: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -187,7 +108,37 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
       },
     });
     this.executor = new TaskExecutor(this);
-    this.#actor = createActor(machine, {
+    this.#load = new LoadEdge(
+      () => this.executor.load > 0,
+      (busy) => {
+        if (this.#actor.getSnapshot().status !== 'active') return;
+        this.#actor.send({ type: busy ? 'troupe.runner.busy' : 'troupe.runner.idle' });
+      },
+    );
+    this.#resources = new ThreadResources({
+      runnerId: id,
+      resources: host.resources,
+      logger: host.logger,
+      closeTimeoutMs: spec.closeTimeoutMs,
+    });
+    this.#threadEvents = new ThreadEvents({
+      id,
+      workerPath: this.workerPath,
+      host,
+      channels: this.channels,
+      roster: this.#threads,
+      resources: this.#resources,
+      pool: () => this.#pool,
+      snapshot: () => this.#actor.getSnapshot(),
+      send: (event) => {
+        this.#send(event);
+      },
+      loaded: (info) => {
+        this.#kind = info.kind;
+        this.#handlers = new Set(info.handlers);
+      },
+    });
+    this.#actor = createActor(runtimeRunnerMachine, {
       id: `runner:${id}`,
       input: {
         id,
@@ -200,7 +151,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
       },
       ...(host.inspect === undefined ? {} : { inspect: host.inspect }),
     });
-    cores.set(this.#actor.system, this);
+    bindEffects(this.#actor.system, this);
     this.#view = actorView(this.#actor);
     this.#final = new Promise<void>((resolve) => {
       this.#resolveFinal = resolve;
@@ -251,7 +202,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   }
 
   get threadIds(): number[] {
-    return [...this.#up];
+    return [...this.#threads.up];
   }
 
   /** Threads the runner keeps. */
@@ -285,7 +236,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
     return {
       id: this.id,
       state: this.state,
-      threads: this.#up.size,
+      threads: this.#threads.up.size,
       inFlight: executor.load - executor.queued,
       queued: executor.queued,
       submitted: executor.submitted,
@@ -294,7 +245,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
       aborted: executor.aborted,
       rejected: executor.rejected,
       restarts: this.#actor.getSnapshot().context.restartCount,
-      crashes: this.#crashes,
+      crashes: this.#threadEvents.crashes,
       retried: executor.retried,
     };
   }
@@ -331,14 +282,15 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
         drainTimeoutMs: this.host.drainingMs,
       });
       await this.#final;
-      await this.#releaseResources();
+      await this.#resources.releaseAll();
+      await this.host.resources.release(this.id);
     })();
     return this.#stopping;
   }
 
   /** Asks for a full restart (the supervisor's health recovery, `runner.restart()`). */
   restart(reason: ErrorData, record?: ErrorRecord): void {
-    if (record !== undefined) this.#awaitingRestart.push(record);
+    if (record !== undefined) this.#threadEvents.awaitRestart(record);
     this.#send({ type: 'troupe.runner.restart', error: reason, at: Date.now() });
   }
 
@@ -373,7 +325,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   async close(): Promise<void> {
     this.#send({ type: 'troupe.runner.close' });
     await this.#final;
-    await this.#releaseOwnResources();
+    await this.#resources.releaseAll();
   }
 
   /** The closing deadline passed: terminate now. */
@@ -432,15 +384,11 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   }
 
   noteOf(threadId: number): ErrorData | null {
-    return this.#notes.get(threadId) ?? null;
+    return this.#threads.noteOf(threadId) ?? null;
   }
 
   loadChanged(): void {
-    if (this.#edgeScheduled) return;
-    this.#edgeScheduled = true;
-    // Coalesced: a burst of tasks (or await-run-await-run) costs at most one
-    // busy and one idle event, not two per task.
-    setImmediate(this.#syncEdgeSoon);
+    this.#load.changed();
   }
 
   emitEvent(event: unknown, meta: TaskEventMeta): void {
@@ -459,80 +407,59 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
 
   // ---- effects the statechart names ---------------------------------------------
 
+  acquireStartSlot(granted: () => void): () => void {
+    return this.host.startGate.acquire(granted);
+  }
+
+  abortQueued(): void {
+    this.executor.abortQueued();
+  }
+
+  rejectQueued(failure: ErrorData | null): void {
+    this.executor.rejectQueued(failure);
+  }
+
   async startPool(input: RunnerPoolInput, signal: AbortSignal): Promise<void> {
-    const { everReady } = input;
-    const failed = (message: string, cause: unknown): TroupeError => {
-      const options = {
-        cause,
-        context: { runnerId: this.id, workerPath: this.workerPath, operation: 'start' as const },
-      };
-      return everReady
-        ? new ThreadStartupError(message, options)
-        : new RunnerStartupError(message, options);
-    };
-    let isFile: boolean;
-    try {
-      isFile = (await stat(this.workerPath)).isFile();
-    } catch (error) {
-      throw failed(`worker module not found: ${this.workerPath}`, error);
-    }
-    if (!isFile) {
-      throw failed(
-        `worker module ${this.workerPath} is not a file (a directory?): give the module's own path`,
-        undefined,
-      );
-    }
-    // Stopped, or timed out, while checking the module: create nothing.
-    if (signal.aborted) return;
-    const boot: WorkerBoot = {
-      runnerId: this.id,
-      moduleUrl: this.spec.moduleUrl,
-      userData: this.spec.workerData,
-    };
     let pool: ThreadPool | null = null;
+    // Events of a pool that is gone (or not yet ours) are not this runner's.
     const mine = (): boolean => pool !== null && this.#pool === pool;
-    try {
-      pool = this.host.createPool(
-        {
-          filename: ENTRY_URL,
-          threads: input.threads,
-          atomics: this.spec.atomics,
-          workerData: { [kBootKey]: boot },
-          resourceLimits: this.spec.resourceLimits,
-          env: this.spec.env,
-          execArgv: this.spec.execArgv,
+    await createRunnerPool({
+      source: { runnerId: this.id, workerPath: this.workerPath, everReady: input.everReady },
+      spec: this.spec,
+      threads: input.threads,
+      signal,
+      createPool: this.host.createPool,
+      adopt: (created) => {
+        pool = created;
+        this.#pool = created;
+      },
+      listener: {
+        onReady: (threadId) => {
+          if (mine()) this.#threadEvents.onReady(threadId);
         },
-        {
-          onReady: (threadId) => {
-            if (!mine()) return;
-            this.#ready.add(threadId);
-            this.#maybeUp(threadId);
-          },
-          onMessage: (message) => {
-            if (mine()) this.#onThreadMessage(message);
-          },
-          onExit: (exit) => {
-            if (mine()) this.#onThreadExit(exit);
-          },
-          onUndeliverable: (threadId, error) => {
-            if (mine()) this.executor.undeliverable(threadId, error);
-          },
-          onLatePlacement: (threadId) => {
-            if (mine()) this.executor.placedLate(threadId);
-          },
+        onMessage: (message) => {
+          if (mine()) this.#threadEvents.onMessage(message);
         },
-      );
-    } catch (error) {
-      throw failed(`runner "${this.id}" could not create its threads`, error);
-    }
-    this.#pool = pool;
+        onExit: (exit) => {
+          if (mine()) this.#threadEvents.onExit(exit);
+        },
+        onUndeliverable: (threadId, error) => {
+          if (mine()) this.executor.undeliverable(threadId, error);
+        },
+        onLatePlacement: (threadId) => {
+          if (mine()) this.executor.placedLate(threadId);
+        },
+      },
+    });
   }
 
   async teardownThreads(_input: RunnerTeardownInput): Promise<void> {
     // A plain module has no teardown: no round trip to every thread.
     if (this.#kind !== 'defined') return;
     // A thread busy with a task is terminated without its teardown.
-    const idle = [...this.#up].filter((threadId) => this.executor.taskOn(threadId) === undefined);
+    const idle = [...this.#threads.up].filter(
+      (threadId) => this.executor.taskOn(threadId) === undefined,
+    );
     await this.channels.teardown(idle);
   }
 
@@ -552,9 +479,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
       name: 'Error',
       message: 'the pool was destroyed',
     });
-    this.#ready.clear();
-    this.#hello.clear();
-    this.#up.clear();
+    this.#threads.clear();
   }
 
   notifyDraining(): void {
@@ -577,138 +502,8 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   /** Sends to the actor (load edge first, so guards see the current load). */
   #send(event: RunnerEvent): void {
     if (this.#actor.getSnapshot().status !== 'active') return;
-    this.#syncEdge();
+    this.#load.flush();
     this.#actor.send(event);
-  }
-
-  readonly #syncEdgeSoon = (): void => {
-    this.#edgeScheduled = false;
-    this.#syncEdge();
-  };
-
-  #syncEdge(): void {
-    const busy = this.executor.load > 0;
-    if (busy === this.#reportedBusy) return;
-    this.#reportedBusy = busy;
-    if (this.#actor.getSnapshot().status !== 'active') return;
-    this.#actor.send({ type: busy ? 'troupe.runner.busy' : 'troupe.runner.idle' });
-  }
-
-  #onThreadMessage(message: unknown): void {
-    if (isHelloMessage(message)) {
-      this.#onHello(message);
-      return;
-    }
-    if (isCrashNote(message)) {
-      const { threadId, error } = message[kCrashKey];
-      this.#notes.set(threadId, error);
-      if (this.#notes.size > NOTES_KEPT) {
-        const oldest = this.#notes.keys().next();
-        if (oldest.done !== true) this.#notes.delete(oldest.value);
-      }
-    }
-  }
-
-  #onHello(message: HelloMessage): void {
-    const info = this.channels.accept(message);
-    if (!info.ok) {
-      const cause = info.error === null ? undefined : fromErrorData(info.error);
-      const context = {
-        runnerId: this.id,
-        threadId: info.threadId,
-        workerPath: this.workerPath,
-        operation: 'start' as const,
-      };
-      const text = `worker module ${this.workerPath} failed to load in thread ${info.threadId}: ${cause?.message ?? 'unknown error'}`;
-      const options = { ...(cause === undefined ? {} : { cause }), context };
-      const everReady = this.#actor.getSnapshot().context.everReady;
-      const error = everReady
-        ? new ThreadStartupError(text, options)
-        : new RunnerStartupError(text, options);
-      // A first start's failure is reported once, when the runner gives up.
-      if (everReady) {
-        this.#awaitingRestart.push(
-          this.host.reportError(error, {
-            runnerId: this.id,
-            threadId: info.threadId,
-            component: 'runner',
-            operation: 'restart',
-          }),
-        );
-      }
-      this.#send({
-        type: 'troupe.runner.threadFailed',
-        threadId: info.threadId,
-        error: toErrorData(error),
-      });
-      return;
-    }
-    this.#kind = info.kind;
-    this.#handlers = new Set(info.handlers);
-    this.#hello.add(info.threadId);
-    this.#registerThread(info.threadId);
-    this.#maybeUp(info.threadId);
-  }
-
-  /** A thread is up once it said hello and piscina takes tasks to it. */
-  #maybeUp(threadId: number): void {
-    if (!this.#hello.has(threadId) || !this.#ready.has(threadId) || this.#up.has(threadId)) return;
-    this.#up.add(threadId);
-    if (this.#awaitingRestart.length > 0 && this.#actor.getSnapshot().context.everReady) {
-      // A thread is serving again: the crash it replaces is resolved.
-      this.host.resolveErrors(this.#awaitingRestart.splice(0), 'restart');
-    }
-    this.#send({ type: 'troupe.runner.threadUp', threadId });
-  }
-
-  #onThreadExit(exit: ThreadExit): void {
-    const { threadId, exitCode } = exit;
-    const loaded = this.#hello.has(threadId);
-    const teardown = ThreadChannels.teardownError(this.channels.teardownOf(threadId));
-    if (teardown !== null) this.#teardownFailures.set(threadId, teardown);
-    const note = this.#notes.get(threadId);
-    // The thread's own account first: an error that crossed the boundary may have lost its shape.
-    const cause: unknown =
-      note !== undefined && !(exit.error instanceof Error) ? fromErrorData(note) : exit.error;
-    const why =
-      cause === null || cause === undefined
-        ? ''
-        : `: ${cause instanceof Error ? cause.message : describeValue(cause)}`;
-    const exitData: ErrorData = toErrorData(
-      new WorkerCrashedError(
-        `thread ${threadId} of runner "${this.id}" exited with code ${exitCode}${why}`,
-        {
-          ...(cause === null || cause === undefined ? {} : { cause }),
-          context: { runnerId: this.id, threadId, exitCode, operation: 'thread' },
-        },
-      ),
-    );
-    void this.channels.gone(threadId, exitData);
-    this.#ready.delete(threadId);
-    this.#hello.delete(threadId);
-    this.#up.delete(threadId);
-    void this.#releaseThread(threadId);
-    if (loaded && !exit.terminated && !exit.destroyed) {
-      // It exited on its own: a crash (or a normal exit), wherever it happened.
-      this.#crashes += 1;
-      const record = this.host.reportError(fromErrorData(exitData), {
-        runnerId: this.id,
-        threadId,
-        component: 'runner',
-        operation: this.#actor.getSnapshot().matches('closing') ? 'teardown' : 'thread',
-      });
-      if (this.#actor.getSnapshot().matches('running')) this.#awaitingRestart.push(record);
-    }
-    this.#send({
-      type: 'troupe.runner.threadExit',
-      threadId,
-      exitCode,
-      error: exitData,
-      loaded,
-      terminated: exit.terminated,
-      replaced: exit.replaced,
-      at: Date.now(),
-    });
   }
 
   // ---- snapshots ----------------------------------------------------------------------
@@ -748,7 +543,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
   #startFailure(snapshot: RunnerSnapshot): Error {
     const failure = snapshot.context.failure;
     if (failure === null) return this.refusal();
-    return this.#withWorkerPath(fromErrorData(failure));
+    return withWorkerPath(fromErrorData(failure), this.id, this.workerPath);
   }
 
   #onDone(snapshot: RunnerSnapshot): void {
@@ -756,7 +551,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
     const failure = snapshot.context.failure;
     this.executor.cancelRetries(this.refusal());
     if (failure !== null) {
-      this.host.reportError(this.#withWorkerPath(fromErrorData(failure)), {
+      this.host.reportError(withWorkerPath(fromErrorData(failure), this.id, this.workerPath), {
         runnerId: this.id,
         component: 'runner',
         operation: snapshot.context.everReady ? 'supervise' : 'start',
@@ -795,86 +590,8 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget {
     });
   }
 
-  #withWorkerPath(error: Error): Error {
-    if (!(error instanceof TroupeError) || error.code !== 'ERR_RUNNER_STARTUP') return error;
-    if (error.context.workerPath !== undefined) return error;
-    return new RunnerStartupError(error.message, {
-      ...(error.cause === undefined ? {} : { cause: error.cause }),
-      context: { ...error.context, runnerId: this.id, workerPath: this.workerPath },
-    });
-  }
-
   #stopNotice(): string {
     const reason = this.host.shutdownReason();
     return reason === null ? `runner "${this.id}" is stopping` : `shutdown: ${reason}`;
-  }
-
-  // ---- resources ------------------------------------------------------------------------
-
-  #registerThread(threadId: number): void {
-    const resources = this.host.resources;
-    if (!resources.has(this.id) || resources.closing) return;
-    const thread = `${this.id}/thread-${threadId}`;
-    const channel = this.channels.channel(threadId);
-    try {
-      resources.registerInternal([
-        {
-          id: thread,
-          kind: 'thread',
-          openAtOnce: true,
-          requiredBy: [this.id],
-          close: () => this.#closeThread(threadId),
-          closeTimeoutMs: this.spec.closeTimeoutMs,
-        },
-        ...(channel === undefined
-          ? []
-          : [
-              {
-                id: `${thread}/channel`,
-                kind: 'channel' as const,
-                openAtOnce: true,
-                requiredBy: [this.id],
-                close: () => channel.close(),
-                closeTimeoutMs: this.spec.closeTimeoutMs,
-              },
-            ]),
-      ]);
-      this.#ownResources.add(thread);
-      if (channel !== undefined) this.#ownResources.add(`${thread}/channel`);
-    } catch (error) {
-      this.host.logger.debug({ runnerId: this.id, err: error }, 'thread resources not registered');
-    }
-  }
-
-  /** A thread's resource closes once the thread exited; a teardown that threw fails it. */
-  async #closeThread(threadId: number): Promise<void> {
-    const pool = this.#pool;
-    if (pool !== null) {
-      pool.terminate(threadId);
-      await pool.exited(threadId);
-    }
-    const failure = this.#teardownFailures.get(threadId);
-    if (failure !== undefined) {
-      this.#teardownFailures.delete(threadId);
-      throw failure;
-    }
-  }
-
-  async #releaseThread(threadId: number): Promise<void> {
-    const thread = `${this.id}/thread-${threadId}`;
-    const ids = [thread, `${thread}/channel`];
-    for (const id of ids) this.#ownResources.delete(id);
-    await Promise.all(ids.map((id) => this.host.resources.release(id)));
-  }
-
-  async #releaseOwnResources(): Promise<void> {
-    const ids = [...this.#ownResources];
-    this.#ownResources.clear();
-    await Promise.all(ids.map((id) => this.host.resources.release(id)));
-  }
-
-  async #releaseResources(): Promise<void> {
-    await this.#releaseOwnResources();
-    await this.host.resources.release(this.id);
   }
 }

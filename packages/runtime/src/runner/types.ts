@@ -1,4 +1,4 @@
-import type { RunnerState } from '@troupe/core';
+import type { ErrorData, RunnerState } from '@troupe/core';
 
 /** Counters of one runner. `submitted = completed + failed + aborted + rejected + inFlight + queued`. */
 export interface RunnerStats {
@@ -22,4 +22,15 @@ export interface RunnerStats {
   readonly crashes: number;
   /** Attempts beyond the first, of tasks run with `retries` (each also counts in `submitted`). */
   readonly retried: number;
+}
+
+/** What is left of a runner once it is done: plain data, kept for reports. */
+export interface RunnerSummary {
+  readonly id: string;
+  readonly state: RunnerState;
+  readonly restarts: number;
+  readonly forced: boolean;
+  readonly failure: ErrorData | null;
+  readonly stats: RunnerStats;
+  readonly threads: { readonly started: number; readonly exited: number };
 }

@@ -1,4 +1,5 @@
 import type { ErrorData, RunnerState } from '@troupe/core';
+import type { RunnerStats } from '../runner/types.js';
 import type { ResourceCloseRecord, ResourceCloseReport } from '../resources/ResourceManager.js';
 import type { PhaseTiming, ShutdownOutcome } from './ShutdownCoordinator.js';
 
@@ -58,6 +59,26 @@ export interface TaskTotals {
   readonly failed: number;
   readonly aborted: number;
   readonly rejected: number;
+}
+
+/** No tasks yet. */
+export const NO_TASKS: TaskTotals = {
+  submitted: 0,
+  completed: 0,
+  failed: 0,
+  aborted: 0,
+  rejected: 0,
+};
+
+/** `totals` plus one runner's counters. */
+export function addTasks(totals: TaskTotals, stats: RunnerStats): TaskTotals {
+  return {
+    submitted: totals.submitted + stats.submitted,
+    completed: totals.completed + stats.completed,
+    failed: totals.failed + stats.failed,
+    aborted: totals.aborted + stats.aborted,
+    rejected: totals.rejected + stats.rejected,
+  };
 }
 
 /** What the report is made from. */

@@ -1,92 +1,27 @@
 import type { Transferable } from 'node:worker_threads';
 import {
+  DataCloneError,
   QueueFullError,
   TaskAbortedError,
   TaskTimeoutError,
-  TroupeError,
   UnknownHandlerError,
-  DataCloneError,
-  retryMachine,
   toErrorData,
-  toTroupeError,
   type ErrorData,
+  type TroupeError,
   type TroupeErrorContext,
 } from '@troupe/core';
-import { createActor, fromPromise } from 'xstate';
 import { TaskQueue, type Queueable } from '../admission/TaskQueue.js';
 import { drainDeadlineRejection, queuedRejection } from '../admission/refusal.js';
-import type { ThreadChannels } from '../channel/ThreadChannels.js';
-import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import type { ThreadPool, PoolTaskOptions } from '../pool/ThreadPool.js';
 import { isTaskFailure, kDispatchName, kFailureKey, type TaskEnvelope } from '../protocol.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
-import type { RunOptions, TaskEventMeta, TaskSettledEvent } from './types.js';
 import { AbortHook } from './AbortHook.js';
 import { checkRunOptions } from './checkRunOptions.js';
-import {
-  classifyWorkError,
-  mapHandlerFailure,
-  mapWorkError,
-  type TeardownCause,
-} from './workErrors.js';
+import type { AdmissionFlags, ExecutorRunner } from './ExecutorRunner.js';
+import { runWithRetries, type AttemptMeta } from './runWithRetries.js';
+import type { RunOptions, TaskEventMeta } from './types.js';
+import { classifyWorkError, mapHandlerFailure, mapWorkError } from './workErrors.js';
 
-/** Per-attempt bookkeeping of a task run with `retries`. */
-interface AttemptMeta {
-  readonly attempt: number;
-  readonly records: ErrorRecord[];
-}
-
-/** What the runner's statechart allows right now, cached on every snapshot. */
-export interface AdmissionFlags {
-  /** `run()` takes new tasks (tag `accepting`). */
-  readonly accepting: boolean;
-  /** Queued tasks go to threads (tag `dispatching`). */
-  readonly dispatching: boolean;
-  /** Threads up to take tasks. */
-  readonly slots: number;
-}
-
-/** What the executor needs from the troupe (a subset of the runner's host). */
-export interface ExecutorHost {
-  readonly inspect: InspectOption | undefined;
-  readonly wantsTaskEvents: boolean;
-  readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
-  phase(): string;
-  reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
-  resolveErrors(records: readonly ErrorRecord[], how: 'retry'): void;
-  listenerFailed(error: unknown, listener: string, context: TroupeErrorContext): void;
-  isRetryable(error: unknown, context: TroupeErrorContext): boolean;
-  emitTaskSettled(event: TaskSettledEvent): void;
-  refusedAfterFinal(): void;
-}
-
-/** What the executor needs from the runner it serves. */
-export interface ExecutorRunner {
-  readonly id: string;
-  readonly host: ExecutorHost;
-  readonly moduleUrl: string;
-  readonly capacity: number;
-  readonly taskTimeoutMs: number | undefined;
-  readonly abortGraceMs: number;
-  readonly channels: ThreadChannels;
-  pool(): ThreadPool | null;
-  kind(): 'plain' | 'defined';
-  hasHandler(name: string): boolean;
-  handlerNames(): readonly string[];
-  /** The error a refused task gets, built now. */
-  refusal(): TroupeError;
-  /** Why the pool was taken away under running tasks, if it was. */
-  teardownCause(): TeardownCause;
-  failure(): ErrorData | null;
-  /** The crash note a thread sent before it died. */
-  noteOf(threadId: number): ErrorData | null;
-  /** Accepted tasks went from none to some, or back. */
-  loadChanged(): void;
-  /** An event a task emitted, for `runner.on('event')`. */
-  emitEvent(event: unknown, meta: TaskEventMeta): void;
-  /** The runner is done: its counts were handed to the troupe already. */
-  done(): boolean;
-}
+export type { AdmissionFlags, ExecutorHost, ExecutorRunner } from './ExecutorRunner.js';
 
 const EMPTY: PoolTaskOptions = Object.freeze({});
 const DISPATCH: PoolTaskOptions = Object.freeze({ name: kDispatchName });
@@ -574,88 +509,24 @@ export class TaskExecutor {
   // ---- retries --------------------------------------------------------------------
 
   #withRetries(payload: unknown, options: RunOptions): Promise<unknown> {
-    const { retries, idempotent: _idempotent, retryBackoff, ...attemptOptions } = options;
-    const runner = this.#runner;
-    const host = runner.host;
-    const backoff = retryBackoff ?? host.retryBackoff;
-    const records: ErrorRecord[] = [];
-    const id = `${runner.id}/retry-${++this.#retrySeq}`;
-    const machine = retryMachine.provide({
-      actors: {
-        attempt: fromPromise<unknown, { id: string; attempt: number }>(({ input }) => {
-          if (input.attempt > 1) {
-            this.submitted += 1;
-            this.retried += 1;
-          }
-          return this.#admit(payload, attemptOptions, { attempt: input.attempt, records });
-        }),
+    return runWithRetries({
+      id: `${this.#runner.id}/retry-${++this.#retrySeq}`,
+      runnerId: this.#runner.id,
+      host: this.#runner.host,
+      payload,
+      options,
+      attempt: (attemptOptions, meta) => {
+        if (meta.attempt > 1) {
+          this.submitted += 1;
+          this.retried += 1;
+        }
+        return this.#admit(payload, attemptOptions, meta);
       },
-      guards: {
-        retryable: ({ event }: { event: unknown }) =>
-          host.isRetryable((event as { error?: unknown }).error, {
-            component: 'runner',
-            runnerId: runner.id,
-            operation: 'run',
-          }),
+      refusal: () => this.#runner.refusal(),
+      onCancel: (cancel) => {
+        this.#retrying.add(cancel);
+        return () => this.#retrying.delete(cancel);
       },
-    });
-    const actor = createActor(machine, {
-      id: `retry:${id}`,
-      input: { id, maxAttempts: (retries ?? 0) + 1, backoff },
-      ...(host.inspect === undefined ? {} : { inspect: host.inspect }),
-    });
-    return new Promise((resolve, reject) => {
-      const signal = attemptOptions.signal;
-      const onAbort = (): void => {
-        actor.send({ type: 'troupe.retry.cancel', reason: signal?.reason });
-      };
-      const cancelOnClose = (error: TroupeError): void => {
-        actor.send({ type: 'troupe.retry.cancel', reason: error });
-      };
-      this.#retrying.add(cancelOnClose);
-      const finish = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#retrying.delete(cancelOnClose);
-      };
-      actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== 'done') return;
-          finish();
-          const output = snapshot.output;
-          switch (output.outcome) {
-            case 'succeeded':
-              host.resolveErrors(records, 'retry');
-              resolve(output.value);
-              break;
-            case 'exhausted':
-            case 'rejected':
-              reject(toTroupeError(output.lastError));
-              break;
-            case 'cancelled': {
-              const reason = snapshot.context.cancelReason;
-              reject(
-                reason instanceof TroupeError
-                  ? reason
-                  : new TaskAbortedError(`task ${id} was cancelled between attempts`, {
-                      ...(reason === undefined ? {} : { cause: reason }),
-                      context: { runnerId: runner.id, attempt: output.attempts, operation: 'run' },
-                    }),
-              );
-              break;
-            }
-          }
-        },
-        error: (error) => {
-          finish();
-          reject(toTroupeError(error));
-        },
-        complete: () => {
-          finish();
-          reject(runner.refusal());
-        },
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      actor.start();
     });
   }
 
