@@ -378,6 +378,9 @@ export class Troupe {
     try {
       await core.start();
     } catch (error) {
+      // It may still drain what it accepted while starting (stopped before
+      // it was ready): its resource goes once it is done, and then its id is free.
+      await core.final;
       await this.#resources.release(id);
       throw error;
     }

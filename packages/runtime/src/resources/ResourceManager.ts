@@ -127,11 +127,15 @@ export class ResourceManager implements ResourceRegistry {
         // Entering `closing`: call close() and report back with an event.
         startClose: ({ self, context }) => {
           const node = this.#nodeOfActor(self, context.id);
+          // A close abandoned at its deadline may settle after the actor is done.
           const closed = (): void => {
-            self.send({ type: 'troupe.resource.closed' });
+            if (self.getSnapshot().status === 'active')
+              self.send({ type: 'troupe.resource.closed' });
           };
           const failed = (error: unknown): void => {
-            self.send({ type: 'troupe.resource.closeFailed', error });
+            if (self.getSnapshot().status === 'active') {
+              self.send({ type: 'troupe.resource.closeFailed', error });
+            }
           };
           if (node === undefined) {
             closed();

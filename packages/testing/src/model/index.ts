@@ -1,13 +1,16 @@
 export {
   coverageOf,
+  eventFacts,
   modelPaths,
   simplePaths,
-  stateValueText,
+  type ModelAction,
   type ModelCoverage,
   type ModelPath,
   type ModelSpec,
   type ModelStep,
+  type SimplePathOptions,
 } from './modelPaths.js';
+export { activeStateIds, inStateNode, stateValueText } from './stateValue.js';
 export {
   allStateIds,
   allTransitions,
@@ -18,8 +21,10 @@ export {
   runModelPath,
   type ModelDriver,
   type ObservedActor,
+  type ObservedStep,
   type PathRun,
 } from './runModelPath.js';
+export { ActorRecorder } from './ActorRecorder.js';
 export {
   channelModel,
   modelRestart,
@@ -27,12 +32,15 @@ export {
   resourceModelOpenAtOnce,
   runnerModel,
   shutdownModel,
-  unrealizable,
+  supervisorModel,
 } from './specs.js';
-export { RunnerDriver, loadPlan } from './drivers/RunnerDriver.js';
+export { threadExitKind, type PoolFacts, type ThreadExitKind } from './runnerModel.js';
+export { unrealizable } from './unrealizable.js';
+export { RunnerDriver } from './drivers/RunnerDriver.js';
 export { ShutdownDriver } from './drivers/ShutdownDriver.js';
 export { ResourceDriver } from './drivers/ResourceDriver.js';
 export { ChannelDriver } from './drivers/ChannelDriver.js';
+export { SupervisorDriver } from './drivers/SupervisorDriver.js';
 export {
   testRunnerLifecycle,
   type LifecycleCase,

@@ -1,9 +1,25 @@
-import { stateValueText, type ModelPath } from './modelPaths.js';
+import type { EventObject } from 'xstate';
+import { eventFacts, type ModelAction, type ModelPath, type ModelStep } from './modelPaths.js';
+import { stateValueText } from './stateValue.js';
+
+/** One event a real actor processed, the value it led to, and the named actions it ran. */
+export interface ObservedStep {
+  readonly event: EventObject;
+  readonly value: unknown;
+  readonly actions: readonly ModelAction[];
+}
 
 /** The real actor a driver hands over: anything XState-like with a value. */
 export interface ObservedActor {
   getSnapshot(): { readonly value: unknown };
   subscribe(observer: (snapshot: { readonly value: unknown }) => void): { unsubscribe(): void };
+  /**
+   * Every event the actor processed since it was created, replayed, then
+   * live (see `ActorRecorder`). Given one, each model step must match a real
+   * step: the same event (type and variant), the same value, the same
+   * named actions. Without it, only the values are compared.
+   */
+  readonly timeline?: (observer: (step: ObservedStep) => void) => { unsubscribe(): void };
 }
 
 /** Drives one system under test along a model path. */
@@ -28,32 +44,53 @@ export interface PathRun {
   readonly durationMs: number;
 }
 
-/** Every state value the real actor took, in order (consecutive repeats merged). */
-class History {
-  readonly values: string[] = [];
+/** The steps a real actor took, as they arrive. */
+interface History {
+  /** Index of the first real step at or after `from` that matches, waiting up to `timeoutMs`. */
+  reach(expected: Expected, from: number, timeoutMs: number): Promise<number>;
+  /** How many real steps are recorded (the next one's index). */
+  readonly length: number;
+  /** The values so far, consecutive repeats merged. */
+  states(): string[];
+  describe(): string;
+  stop(): void;
+}
+
+interface Expected {
+  readonly text: string;
+  /** The model step (null for the initial state). */
+  readonly step: ModelStep | null;
+}
+
+function sameActions(model: readonly ModelAction[], real: readonly ModelAction[]): boolean {
+  const key = (a: ModelAction): string => `${a.type}${JSON.stringify(a.params ?? null)}`;
+  return (
+    model.length === real.length && model.map(key).sort().join() === real.map(key).sort().join()
+  );
+}
+
+function sameEvent(model: EventObject, real: EventObject): boolean {
+  if (model.type !== real.type) return false;
+  const facts = real as unknown as Record<string, unknown>;
+  return eventFacts(model).every(
+    ([key, value]) => JSON.stringify(facts[key]) === JSON.stringify(value),
+  );
+}
+
+/** Wakes `reach` waiters on every new entry. */
+class Waiters {
   #waiters: (() => void)[] = [];
-  readonly #subscription: { unsubscribe(): void };
 
-  constructor(actor: ObservedActor) {
-    this.#push(actor.getSnapshot().value);
-    this.#subscription = actor.subscribe((snapshot) => {
-      this.#push(snapshot.value);
-    });
-  }
-
-  #push(value: unknown): void {
-    const text = stateValueText(value);
-    if (this.values.at(-1) !== text) this.values.push(text);
+  wake(): void {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
 
-  /** The index of `state` at or after `from`, waiting up to `timeoutMs` for it. */
-  async reach(state: string, from: number, timeoutMs: number): Promise<number> {
+  async until(found: () => number, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const index = this.values.indexOf(state, from);
+      const index = found();
       if (index >= 0) return index;
       const left = deadline - Date.now();
       if (left <= 0) return -1;
@@ -66,6 +103,102 @@ class History {
       });
     }
   }
+}
+
+/** Every step of an actor with a timeline: events, values, actions. */
+class TimelineHistory implements History {
+  readonly #steps: ObservedStep[] = [];
+  readonly #waiters = new Waiters();
+  readonly #subscription: { unsubscribe(): void };
+
+  constructor(timeline: NonNullable<ObservedActor['timeline']>, effects: readonly string[]) {
+    const compared = new Set(effects);
+    this.#subscription = timeline((step) => {
+      // Effects the model implements as XState built-ins (a raise, a
+      // cancel) the runtime may provide as its own actions: not compared.
+      this.#steps.push({ ...step, actions: step.actions.filter((a) => compared.has(a.type)) });
+      this.#waiters.wake();
+    });
+  }
+
+  get length(): number {
+    return this.#steps.length;
+  }
+
+  reach(expected: Expected, from: number, timeoutMs: number): Promise<number> {
+    return this.#waiters.until(() => {
+      for (let i = Math.max(0, from); i < this.#steps.length; i++) {
+        const real = this.#steps[i] as ObservedStep;
+        if (stateValueText(real.value) !== expected.text) continue;
+        if (expected.step === null) return i;
+        if (!sameEvent(expected.step.event, real.event)) continue;
+        if (sameActions(expected.step.actions, real.actions)) return i;
+      }
+      return -1;
+    }, timeoutMs);
+  }
+
+  states(): string[] {
+    const texts: string[] = [];
+    for (const step of this.#steps) {
+      const text = stateValueText(step.value);
+      if (texts.at(-1) !== text) texts.push(text);
+    }
+    return texts;
+  }
+
+  describe(): string {
+    return this.#steps
+      .map((step) => {
+        const type = step.event.type.replace(/^troupe\.[a-z]+\./, '');
+        const facts = eventFacts(step.event)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',');
+        const actions = step.actions.map((a) => a.type).join(',');
+        return `-(${type}${facts === '' ? '' : ` ${facts}`}${actions === '' ? '' : ` [${actions}]`})→ ${stateValueText(step.value)}`;
+      })
+      .join(' ');
+  }
+
+  stop(): void {
+    this.#subscription.unsubscribe();
+  }
+}
+
+/** Every state value the real actor took, in order (consecutive repeats merged). */
+class ValueHistory implements History {
+  readonly values: string[] = [];
+  readonly #waiters = new Waiters();
+  readonly #subscription: { unsubscribe(): void };
+
+  constructor(actor: ObservedActor) {
+    this.#push(actor.getSnapshot().value);
+    this.#subscription = actor.subscribe((snapshot) => {
+      this.#push(snapshot.value);
+    });
+  }
+
+  get length(): number {
+    return this.values.length;
+  }
+
+  #push(value: unknown): void {
+    const text = stateValueText(value);
+    if (this.values.at(-1) !== text) this.values.push(text);
+    this.#waiters.wake();
+  }
+
+  reach(expected: Expected, from: number, timeoutMs: number): Promise<number> {
+    return this.#waiters.until(() => this.values.indexOf(expected.text, from), timeoutMs);
+  }
+
+  states(): string[] {
+    return [...this.values];
+  }
+
+  describe(): string {
+    return this.values.join(' → ');
+  }
 
   stop(): void {
     this.#subscription.unsubscribe();
@@ -76,7 +209,10 @@ class History {
  * Runs a model path against the real system. After every step the real
  * actor must have reached the state the model is in, in the model's order
  * (the real actor may pass through states the model does not stop at, such
- * as `busy` while a task that crashes its thread runs).
+ * as `busy` while a task that crashes its thread runs). With a timeline,
+ * each model step must also be the same event, with the same named actions,
+ * as a real step: a self-transition is checked too, not just matched in
+ * place.
  */
 export async function runModelPath(
   path: ModelPath,
@@ -86,26 +222,35 @@ export async function runModelPath(
   const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
   const started = performance.now();
   const actor = await driver.start(path);
-  const history = new History(actor);
+  const timeline = actor.timeline;
+  const history: History =
+    timeline === undefined ? new ValueHistory(actor) : new TimelineHistory(timeline, path.effects);
+  const values = history instanceof ValueHistory ? history.values : null;
   try {
     const fail = (step: number, expected: string): Error =>
       new Error(
-        `model path: ${path.name}\nstep ${step}: the real actor never reached "${expected}" (within ${stepTimeoutMs} ms)\nreal states: ${history.values.join(' → ')}`,
+        `model path: ${path.name}\nstep ${step}: the real actor never reached "${expected}"${step === 0 ? '' : ` by ${describeStep(path.steps[step - 1])}`} (within ${stepTimeoutMs} ms)\nreal: ${history.describe()}`,
       );
-    let at = await history.reach(stateValueText(path.initial.value), 0, stepTimeoutMs);
-    if (at < 0) throw fail(0, stateValueText(path.initial.value));
-    let previous = stateValueText(path.initial.value);
+    const initial = stateValueText(path.initial.value);
+    let at = await history.reach({ text: initial, step: null }, 0, stepTimeoutMs);
+    if (at < 0) throw fail(0, initial);
+    let previous = initial;
     for (const [index, step] of path.steps.entries()) {
       // A step the driver causes counts only from now on, never a state
       // recorded before it; a step the system takes by itself may already
       // have happened since the last match.
-      const now = Math.max(at, history.values.length - 1);
+      const now = history.length;
       const caused = await driver.exec(path, index);
       const expected = stateValueText(step.state.value);
-      const anchor = caused ? now : at;
-      // A transition that keeps the state (crashed, counted) may match in place.
-      const from = expected === previous ? anchor : anchor + 1;
-      const reached = await history.reach(expected, from, stepTimeoutMs);
+      let from: number;
+      if (values === null) {
+        from = caused ? now : at + 1;
+      } else {
+        // Values only: a transition that keeps the state may match in place.
+        const anchor = caused ? Math.max(at, now - 1) : at;
+        from = expected === previous ? anchor : anchor + 1;
+      }
+      const reached = await history.reach({ text: expected, step }, from, stepTimeoutMs);
       if (reached < 0) throw fail(index + 1, expected);
       at = reached;
       previous = expected;
@@ -114,5 +259,20 @@ export async function runModelPath(
     history.stop();
     await driver.finish(path);
   }
-  return { name: path.name, history: history.values, durationMs: performance.now() - started };
+  return {
+    name: path.name,
+    history: history.states(),
+    durationMs: performance.now() - started,
+  };
+}
+
+function describeStep(step: ModelStep | undefined): string {
+  if (step === undefined) return '?';
+  const facts = eventFacts(step.event)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+  const actions = step.actions.map(
+    (a) => `${a.type}${a.params === undefined ? '' : JSON.stringify(a.params)}`,
+  );
+  return `${step.event.type}${facts === '' ? '' : ` {${facts}}`}${actions.length === 0 ? '' : ` [${actions.join(', ')}]`}`;
 }

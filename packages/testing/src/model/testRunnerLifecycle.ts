@@ -6,13 +6,15 @@ import {
   type RunnerSpec,
   type Troupe,
 } from '@troupe/runtime';
-import type { RunnerContext } from '@troupe/core';
+import { runnerMachine, type RunnerContext } from '@troupe/core';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { checkLeaks, snapshotHandles } from '../leakCheck.js';
 import { Outcomes } from './drivers/settle.js';
-import { modelPaths, simplePaths, stateValueText, type ModelPath } from './modelPaths.js';
+import { ActorRecorder } from './ActorRecorder.js';
+import { modelPaths, simplePaths, type ModelPath } from './modelPaths.js';
 import { runModelPath, type ModelDriver, type ObservedActor } from './runModelPath.js';
-import { modelRestart, runnerModel } from './specs.js';
+import { modelRestart, runnerModel } from './runnerModel.js';
+import { inStateNode } from './stateValue.js';
 
 /** A task of your worker module: the handler and its payload. */
 export interface LifecycleTask {
@@ -48,23 +50,45 @@ export interface LifecycleCase {
 
 const RUNNER_ID = 'lifecycle';
 
-/** Events any worker module can be driven through, given the options. */
+/**
+ * Events any worker module can be driven through, given the options: the
+ * runtime's own steps (slot, load, teardowns, destroys, backoff), tasks
+ * that keep the threads busy for a while and end by themselves, stop,
+ * troupe shutdown, restart, and with a long task the drain deadline. A
+ * user's module cannot be told to crash, hang or fail, so nothing else.
+ */
 function allowed(long: boolean, honours: boolean) {
   return (snapshot: AnyMachineSnapshot, event: EventObject): boolean => {
-    const state = stateValueText(snapshot.value);
+    const is = (id: string): boolean => inStateNode(runnerMachine, snapshot.value, id);
     const type = event.type;
     const context = snapshot.context as RunnerContext;
-    if (type.startsWith('xstate.error.actor')) return false;
-    if (type.startsWith('xstate.after.startupTimeout')) return false;
-    if (type.startsWith('xstate.after.closeTimeout')) return false;
-    if (type === 'troupe.runner.crashed' || type === 'troupe.runner.broken') return false;
-    if (type === 'troupe.runner.stop') return state.startsWith('running');
-    if (type === 'troupe.runner.close')
-      return state === 'draining.drained' && !context.closeWhenDrained;
-    if (type === 'troupe.runner.abort' || type.startsWith('xstate.after.drainTimeout')) return long;
-    if (type.startsWith('xstate.after.abortGrace')) return long && !honours;
-    if (type === 'troupe.runner.idle' && state === 'draining.aborting') return long && honours;
-    return true;
+    switch (type) {
+      case 'troupe.runner.slotGranted':
+        return true;
+      case 'troupe.runner.threadUp':
+        return is('runner.starting.pool.loading');
+      case 'troupe.runner.busy':
+        return !context.busy && is('runner.running');
+      case 'troupe.runner.idle':
+        if (is('runner.draining.aborting')) return long && honours;
+        return is('runner.running.load.busy') || is('runner.draining.flushing');
+      case 'troupe.runner.stop':
+        return is('runner.running') && context.stopReason === null;
+      // A busy thread would be terminated: restart from idle only.
+      case 'troupe.runner.restart':
+        return is('runner.running.load.ready') && is('runner.running.threads.full');
+      // The coordinator's: its drain deadline while a long task runs, its close once drained.
+      case 'troupe.runner.abort':
+        return long && is('runner.draining.flushing') && context.stopReason === 'shutdown';
+      case 'troupe.runner.close':
+        return is('runner.draining.drained') && !context.closeWhenDrained;
+      default:
+        break;
+    }
+    if (type.startsWith('xstate.after.drainTimeout')) return long && context.stopReason === 'stop';
+    if (type === 'xstate.after.abortGrace.runner.draining.aborting') return long && !honours;
+    if (type.startsWith('xstate.after.restartDelay')) return true;
+    return type.startsWith('xstate.done.actor');
   };
 }
 
@@ -82,7 +106,9 @@ class UserRunnerDriver implements ModelDriver {
   start(): Promise<ObservedActor> {
     this.#baseline = snapshotHandles();
     this.#outcomes = new Outcomes();
+    const recorder = new ActorRecorder();
     const troupe = createTroupe({
+      inspect: recorder.inspect,
       health: { enabled: false },
       shutdown: { drainingMs: 100, abortGraceMs: 100, closingMs: 5_000 },
     });
@@ -100,7 +126,8 @@ class UserRunnerDriver implements ModelDriver {
     const runner = troupe.runner(RUNNER_ID);
     if (runner === undefined) throw new Error('the runner was not registered');
     this.#runner = runner;
-    return Promise.resolve(runner.actor);
+    // Observed from its first state on (the start slot is granted at once).
+    return Promise.resolve(recorder.actor(`runner:${RUNNER_ID}`));
   }
 
   #run(task: LifecycleTask, count: number): void {
@@ -185,7 +212,12 @@ class UserRunnerDriver implements ModelDriver {
 export function testRunnerLifecycle(options: RunnerLifecycleOptions): LifecycleCase[] {
   const long = options.longTask !== undefined;
   const honours = options.longTask?.honoursAbort ?? true;
-  const spec = { ...runnerModel('permanent'), filterEvents: allowed(long, honours) };
+  const model = runnerModel('permanent');
+  const spec = {
+    ...model,
+    input: { ...(model.input as object), threads: options.spec?.threads ?? 1 },
+    filterEvents: allowed(long, honours),
+  };
   const driver = new UserRunnerDriver(options);
   const paths: ModelPath[] = [
     ...modelPaths(spec).paths,

@@ -1,5 +1,11 @@
-import type { AnyMachineSnapshot, AnyStateMachine, AnyStateNode, EventObject } from 'xstate';
-import { getInitialMicrosteps, getMicrosteps } from 'xstate';
+import type {
+  AnyMachineSnapshot,
+  AnyStateMachine,
+  AnyStateNode,
+  EventObject,
+  StateValue,
+} from 'xstate';
+import { getInitialMicrosteps, getMicrosteps, getStateNodes } from 'xstate';
 
 /** One transition of a machine: a source state node, an event, a branch. */
 export interface TransitionInfo {
@@ -78,6 +84,11 @@ function branchOf(def: TransitionDef): number {
   return defs.indexOf(def);
 }
 
+/** The state nodes a snapshot is in, each once. */
+function activeNodes(machine: AnyStateMachine, snapshot: AnyMachineSnapshot): AnyStateNode[] {
+  return [...new Set(getStateNodes(machine.root, snapshot.value as StateValue))];
+}
+
 /**
  * The transitions `event` takes from `snapshot` (the event's own, then any
  * `always` transitions of the microsteps that follow), as keys of
@@ -92,9 +103,9 @@ export function takenTransitions(
   const first = machine.getTransitionData(snapshot as never, event) as TransitionDef[];
   for (const def of first) keys.push(keyOf(def, branchOf(def)));
   const steps = getMicrosteps(machine, snapshot as never, event as never).map(
-    ([next]) => next as unknown as AnyMachineSnapshot & { _nodes: AnyStateNode[] },
+    ([next]) => next as unknown as AnyMachineSnapshot,
   );
-  keys.push(...eventless(steps));
+  keys.push(...eventless(machine, steps));
   return keys;
 }
 
@@ -103,20 +114,20 @@ export function initialTransitions(machine: AnyStateMachine, input: unknown): st
   const steps = (getInitialMicrosteps as (m: AnyStateMachine, i: unknown) => [unknown, unknown][])(
     machine,
     input,
-  ).map(([next]) => next as AnyMachineSnapshot & { _nodes: AnyStateNode[] });
-  return eventless(steps);
+  ).map(([next]) => next as AnyMachineSnapshot);
+  return eventless(machine, steps);
 }
 
-function eventless(steps: readonly (AnyMachineSnapshot & { _nodes: AnyStateNode[] })[]): string[] {
+function eventless(machine: AnyStateMachine, steps: readonly AnyMachineSnapshot[]): string[] {
   const keys: string[] = [];
   // Eventless steps: the always transition of the state before that leads there.
   for (let i = 0; i + 1 < steps.length; i++) {
-    const before = steps[i] as AnyMachineSnapshot & { _nodes: AnyStateNode[] };
-    const after = steps[i + 1] as AnyMachineSnapshot & { _nodes: AnyStateNode[] };
-    for (const node of before._nodes) {
+    const before = activeNodes(machine, steps[i] as AnyMachineSnapshot);
+    const after = activeNodes(machine, steps[i + 1] as AnyMachineSnapshot);
+    for (const node of before) {
       for (const [branch, def] of ((node.always ?? []) as TransitionDef[]).entries()) {
         const target = def.target?.[0];
-        if (target !== undefined && after._nodes.includes(target)) {
+        if (target !== undefined && after.includes(target)) {
           keys.push(keyOf({ ...def, eventType: 'always' }, branch));
         }
       }

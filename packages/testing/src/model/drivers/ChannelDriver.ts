@@ -3,6 +3,7 @@ import { Channel } from '@troupe/runtime';
 import { fixtures } from '../../fixtures.js';
 import type { ModelPath } from '../modelPaths.js';
 import type { ModelDriver, ObservedActor } from '../runModelPath.js';
+import { ActorRecorder } from '../ActorRecorder.js';
 import { Outcomes } from './settle.js';
 
 interface PeerApi {
@@ -33,12 +34,14 @@ export class ChannelDriver implements ModelDriver {
     const { port1, port2 } = new MessageChannel();
     worker.postMessage({ port: port2 }, [port2]);
     await new Promise((resolve) => worker.once('message', resolve));
+    const recorder = new ActorRecorder();
     const channel = new Channel<PeerApi>('model-channel', {
       callEndpoint: port1,
+      inspect: recorder.inspect,
       closeTimeoutMs: peerDiesWhileClosing ? 10_000 : 100,
     });
     this.#channel = channel;
-    return channel.actor;
+    return recorder.actor('channel:model-channel');
   }
 
   exec(path: ModelPath, index: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { createTroupe, type Troupe } from '@troupe/runtime';
+import { ActorRecorder } from '../ActorRecorder.js';
 import type { ModelPath } from '../modelPaths.js';
 import type { ModelDriver, ObservedActor } from '../runModelPath.js';
 import { Outcomes } from './settle.js';
@@ -22,7 +23,12 @@ export class ResourceDriver implements ModelDriver {
     const hangs = types.includes('troupe.resource.closeTimeout');
     const openAtOnce = (path.initial.context as { openAtOnce?: boolean }).openAtOnce === true;
     this.#outcomes = new Outcomes();
-    const troupe = createTroupe({ health: { enabled: false }, shutdown: { closingMs: 2_000 } });
+    const recorder = new ActorRecorder();
+    const troupe = createTroupe({
+      inspect: recorder.inspect,
+      health: { enabled: false },
+      shutdown: { closingMs: 2_000 },
+    });
     this.#troupe = troupe;
     const opened = new Promise<void>((resolve) => {
       this.#open = resolve;
@@ -37,9 +43,7 @@ export class ResourceDriver implements ModelDriver {
       },
       closeTimeoutMs: 100,
     });
-    const actor = troupe.resources.actor(ID);
-    if (actor === undefined) throw new Error('the resource was not registered');
-    return Promise.resolve(actor);
+    return Promise.resolve(recorder.actor(`resource:${ID}`));
   }
 
   exec(path: ModelPath, index: number): Promise<boolean> {
