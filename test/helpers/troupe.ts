@@ -15,21 +15,3 @@ afterEach(async () => {
   live.clear();
   await Promise.all(troupes.map((t) => t.shutdown({ reason: 'test cleanup' })));
 });
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `predicate` until it holds or `timeoutMs` passes. */
-export async function until(
-  predicate: () => boolean,
-  timeoutMs = 5_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}

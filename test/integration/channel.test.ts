@@ -1,10 +1,12 @@
 // Troupe's channel over Comlink: what raw Comlink gets wrong (a call to a
 // dead peer hangs forever), ours turns into ERR_CHANNEL_CLOSED.
+import { once } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { Channel, isTroupeError } from '@troupe/runtime';
+import { Channel } from '@troupe/runtime';
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep } from '../helpers/troupe.js';
+import { fixture } from '../helpers/fixtures.js';
+import { settlesAtOnce, troupeErrorOf, turns, within } from '../helpers/wait.js';
 
 interface PeerApi {
   ping(): string;
@@ -22,7 +24,7 @@ async function peer(): Promise<{
   worker: Worker;
   port: MessagePort;
 }> {
-  const worker = new Worker(new URL('../helpers/channel-peer.mjs', import.meta.url));
+  const worker = new Worker(fixture('channel-peer'));
   workers.push(worker);
   const { port1, port2 } = new MessageChannel();
   worker.postMessage({ port: port2 }, [port2]);
@@ -30,15 +32,33 @@ async function peer(): Promise<{
   return { worker, port: port1 };
 }
 
-async function outcome(promise: Promise<unknown>, withinMs: number): Promise<unknown> {
-  const timeout = new Promise((resolve) => setTimeout(() => resolve('pending'), withinMs));
-  return Promise.race([
-    promise.then(
-      () => 'resolved',
-      (e: unknown) => (isTroupeError(e) ? e.code : e),
-    ),
-    timeout,
-  ]);
+/** Resolves once `count` calls that do not return at once have reached the peer. */
+function callsArrived(worker: Worker, count: number): Promise<void> {
+  let seen = 0;
+  return within(
+    new Promise<void>((resolve) => {
+      const onMessage = (message: unknown): void => {
+        if (typeof message !== 'object' || message === null || !('called' in message)) return;
+        if (++seen < count) return;
+        worker.off('message', onMessage);
+        resolve();
+      };
+      worker.on('message', onMessage);
+    }),
+    5_000,
+    `${count} call(s) at the peer`,
+  );
+}
+
+/** 'pending', or how `promise` settled, once everything already due has run. */
+async function stateOf(promise: Promise<unknown>): Promise<unknown> {
+  let state: unknown = 'pending';
+  promise.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
+  await turns();
+  return state;
 }
 
 describe('Channel', () => {
@@ -55,18 +75,24 @@ describe('Channel', () => {
   it('rejects every pending call when the peer thread dies; raw Comlink hangs forever', async () => {
     const { worker, port } = await peer();
     const channel = new Channel<PeerApi>('dying', { callEndpoint: port, closeTimeoutMs: 500 });
+    const oursArrived = callsArrived(worker, 2);
     const ours = [channel.call('never'), channel.call('slow', 10_000)];
     for (const call of ours) call.catch(() => {}); // observed below
     const second = await peer();
     const raw = Comlink.wrap<PeerApi>(second.port);
+    const rawArrived = callsArrived(second.worker, 1);
     const rawCall = raw.never();
-    await sleep(20);
+    // Both peers die with the calls pending on their side.
+    await Promise.all([oursArrived, rawArrived]);
+    const rawPortClosed = within(once(second.port, 'close'), 5_000, "the raw port's close");
     await Promise.all([worker.terminate(), second.worker.terminate()]);
     // The port's 'close' event reaches us 50–110 ms after the peer died.
-    const outcomes = await Promise.all(ours.map((call) => outcome(call, 2_000)));
-    expect(outcomes).toEqual(['ERR_CHANNEL_CLOSED', 'ERR_CHANNEL_CLOSED']);
+    const errors = await Promise.all(ours.map((call) => troupeErrorOf(call, 2_000)));
+    expect(errors.map((e) => e.code)).toEqual(['ERR_CHANNEL_CLOSED', 'ERR_CHANNEL_CLOSED']);
     expect(channel.state).toBe('closed');
-    expect(await outcome(rawCall, 500)).toBe('pending');
+    // Nothing can reach the raw call any more, and Comlink still waits.
+    await rawPortClosed;
+    expect(await stateOf(rawCall)).toBe('pending');
     second.port.close();
   });
 
@@ -81,22 +107,25 @@ describe('Channel', () => {
     expect(await inFlight).toBe(100);
     await closing;
     expect(channel.close()).toBe(closing);
-    const t0 = performance.now();
-    await expect(channel.call('ping')).rejects.toMatchObject({
+    const late = channel.call('ping');
+    expect(await settlesAtOnce(late), 'refused at once').toBe(true);
+    await expect(late).rejects.toMatchObject({
       code: 'ERR_CHANNEL_CLOSED',
       context: { channelId: 'c', operation: 'channel', method: 'ping' },
     });
-    expect(performance.now() - t0).toBeLessThan(20);
   });
 
   it('abandons pending calls at the close deadline: they reject, nothing hangs', async () => {
     const { port } = await peer();
     const channel = new Channel<PeerApi>('c', { callEndpoint: port, closeTimeoutMs: 100 });
     const stuck = channel.call('never');
+    stuck.catch(() => {}); // observed below
     const t0 = performance.now();
     await channel.close();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
-    expect(await outcome(stuck, 100)).toBe('ERR_CHANNEL_CLOSED');
+    // Already rejected when close() resolved.
+    expect(await settlesAtOnce(stuck)).toBe(true);
+    expect((await troupeErrorOf(stuck)).code).toBe('ERR_CHANNEL_CLOSED');
     expect(channel.actor.getSnapshot().context.forced).toBe(true);
   });
 

@@ -3,7 +3,8 @@
 import { isTroupeError, type ErrorRecord } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { makeTroupe, sleep, until } from '../helpers/troupe.js';
+import { whenSnapshot } from '../helpers/events.js';
+import { makeTroupe } from '../helpers/troupe.js';
 
 describe('crashes', () => {
   it('process.exit mid-task → ERR_WORKER_CRASHED with the exit code, then the runner keeps serving', async () => {
@@ -20,8 +21,12 @@ describe('crashes', () => {
     expect(isTroupeError(error, 'ERR_WORKER_CRASHED')).toBe(true);
     expect((error as Error).message).toContain('worker exited with code: 7');
     expect((error as { context: { runnerId: string } }).context.runnerId).toBe('crashy');
-    await until(() => runner.threadIds.length === 2, 5_000, 'replacement thread');
-    expect(runner.state === 'ready' || runner.state === 'busy').toBe(true);
+    await whenSnapshot(
+      runner.actor,
+      (s) => s.matches({ running: { threads: 'full' } }) && runner.threadIds.length === 2,
+      5_000,
+      'a replacement thread up',
+    );
     const echo = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
     expect(await echo.run('still serving')).toBe('still serving');
     expect(runner.stats()).toMatchObject({ crashes: 1, restarts: 1, failed: 1 });
@@ -58,21 +63,31 @@ describe('crashes', () => {
       threads: 1,
       restart: { maxRestarts: 10 },
     });
+    const [first] = runner.threadIds;
     expect(await runner.run(10)).toBe('returned');
-    await until(() => runner.stats().crashes === 1, 5_000, 'idle crash');
-    await until(() => runner.threadIds.length === 1, 5_000, 'replacement');
+    await whenSnapshot(
+      runner.actor,
+      () => runner.stats().crashes === 1 && runner.threadIds.length === 1,
+      5_000,
+      'the idle crash, and its thread replaced',
+    );
+    expect(runner.threadIds).not.toEqual([first]);
+    expect(runner.state).toBe('ready');
     expect(await runner.run(10_000)).toBe('returned');
   });
 
   it('a handler error is ERR_TASK_FAILED with the original error as cause, and no crash', async () => {
     const troupe = makeTroupe();
     const runner = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
+    const threads = runner.threadIds;
     const error: unknown = await runner.run('nope', { handler: 'fail' }).catch((e: unknown) => e);
     expect(isTroupeError(error, 'ERR_TASK_FAILED')).toBe(true);
     expect((error as Error).cause).toBeInstanceOf(Error);
     expect(((error as Error).cause as Error).name).toBe('RangeError');
     expect(((error as Error).cause as Error).message).toBe('nope');
-    await sleep(20);
-    expect(runner.stats().crashes).toBe(0);
+    // The same thread serves the next task: one that died of the error could not.
+    expect(await runner.run('next')).toBe('next');
+    expect(runner.threadIds).toEqual(threads);
+    expect(runner.stats()).toMatchObject({ crashes: 0, restarts: 0 });
   });
 });

@@ -1,15 +1,15 @@
 // Health monitoring with real threads: the score, hung-thread detection,
 // automatic recovery, and no false alarm for a busy thread.
-import type { Alert, HealthReport } from '@troupe/runtime';
+import type { Alert, HealthReport, RunnerHealth } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { makeTroupe, sleep, until } from '../helpers/troupe.js';
+import { nextEvent, nthEvent, stateReached, whenSnapshot } from '../helpers/events.js';
+import { makeTroupe } from '../helpers/troupe.js';
 
 describe('health', () => {
   it('scores a serving runner 1 with its figures, and reports stopped after shutdown', async () => {
     const troupe = makeTroupe({ health: { intervalMs: 50 } });
-    const reports: HealthReport[] = [];
-    troupe.on('health', (r) => reports.push(r));
+    const intervalReports = nthEvent(troupe, 'health', 2, () => true, 2_000);
     const runner = await troupe.spawnRunner({ id: 'ok', worker: fixtures.sleep, threads: 2 });
     await Promise.all(Array.from({ length: 20 }, () => runner.run(5)));
     const report = await troupe.probeHealth();
@@ -23,7 +23,7 @@ describe('health', () => {
     });
     expect(health?.tasks.completed).toBe(20);
     expect(health?.tasks.latencyMs?.p50).toBeGreaterThanOrEqual(4);
-    await until(() => reports.length >= 2, 2_000, 'interval reports');
+    await intervalReports; // the monitor probes on its own too
     await troupe.shutdown();
     expect(troupe.health()).toMatchObject({ status: 'stopped', ready: false, phase: 'stopped' });
   });
@@ -59,9 +59,24 @@ describe('health', () => {
     const alerts: Alert[] = [];
     troupe.on('alert', (a) => alerts.push(a));
     const runner = await troupe.spawnRunner({ worker: fixtures.hang, threads: 1 });
+    const busyReports: RunnerHealth[] = [];
+    // More probes timing out than `unhealthyProbes` (3) would tolerate from a hung thread.
+    const probedWhileBusy = nthEvent(
+      troupe,
+      'health',
+      6,
+      (r) => {
+        const mine = r.runners.find((h) => h.id === runner.id);
+        if (mine?.threads.busy !== 1) return false;
+        busyReports.push(mine);
+        return true;
+      },
+      10_000,
+    );
     const task = runner.run();
     task.catch(() => {});
-    await sleep(400);
+    await probedWhileBusy;
+    expect(busyReports.map((h) => h.status)).toEqual(busyReports.map(() => 'healthy'));
     const report = await troupe.probeHealth();
     expect(report.runners[0]?.threads).toMatchObject({ responsive: 0, busy: 1, hung: 0 });
     expect(report.runners[0]?.status).toBe('healthy');
@@ -84,12 +99,14 @@ describe('health', () => {
       threads: 1,
       restart: { backoff: { baseMs: 10, capMs: 50 } },
     });
+    const alerted = nextEvent(troupe, 'alert');
     const hung = runner.run();
     const outcome = hung.then(
       () => 'resolved',
       (e: unknown) => (e as { code?: string }).code,
     );
-    await until(() => alerts.length > 0, 5_000, 'health alert');
+    await alerted;
+    expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
       kind: 'health',
       code: 'ERR_UNHEALTHY',
@@ -98,15 +115,20 @@ describe('health', () => {
       severity: 'HIGH',
     });
     expect(await outcome).toBe('ERR_WORKER_CRASHED'); // lost to the restart, typed
-    await until(() => runner.state === 'ready', 5_000, 'ready again');
-    expect(runner.stats().restarts).toBe(1);
+    await whenSnapshot(
+      runner.actor,
+      (s) => s.context.restartCount === 1 && runner.state === 'ready',
+      5_000,
+      'ready again after the restart',
+    );
     const errors = troupe.errors.stats();
     expect(errors.byCode.ERR_UNHEALTHY).toBe(1);
-    expect(errors.resolved.restart).toBeGreaterThanOrEqual(1);
+    // The unhealthy record is the one the restart resolved.
+    const unhealthy = troupe.errors.recent().find((r) => r.code === 'ERR_UNHEALTHY');
+    expect(unhealthy?.resolution).toBe('restart');
     // serving again (a new thread)
     const echo = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
     expect(await echo.run('fine')).toBe('fine');
-    await sleep(200);
     expect((await troupe.probeHealth()).runners.find((r) => r.id === 'stuck')?.status).toBe(
       'healthy',
     );
@@ -123,8 +145,9 @@ describe('health', () => {
       },
     });
     const runner = await troupe.spawnRunner({ id: 'stuck', worker: fixtures.hang, threads: 1 });
+    const stopped = stateReached(troupe, runner, 'stopped');
     const hung = runner.run().catch((e: unknown) => (e as { code?: string }).code);
-    await until(() => runner.state === 'stopped', 5_000, 'stopped');
+    await stopped;
     expect(await hung).toBe('ERR_TASK_ABORTED'); // drained, then aborted at the drain deadline
   });
 
@@ -137,8 +160,9 @@ describe('health', () => {
       threads: 1,
       restart: { policy: 'temporary' },
     });
+    const failed = stateReached(troupe, bad, 'failed');
     await bad.run({ code: 1 }).catch(() => {});
-    await until(() => bad.state === 'failed', 5_000, 'failed');
+    await failed;
     const report = await troupe.probeHealth();
     expect(report.status).not.toBe('healthy');
     expect(report.runners.map((r) => [r.id, r.status])).toEqual([

@@ -26,7 +26,13 @@ describe('inspection', () => {
         .map((e) => (e.actorRef.getSnapshot() as { machine?: { id: string } }).machine?.id)
         .filter((id) => id !== undefined),
     );
-    expect([...machineIds].sort()).toEqual(['channel', 'resource', 'runner', 'shutdown', 'supervisor']);
+    expect([...machineIds].sort()).toEqual([
+      'channel',
+      'resource',
+      'runner',
+      'shutdown',
+      'supervisor',
+    ]);
     const runnerEvents = events
       .filter((e) => e.type === '@xstate.event' && idOf(e) === 'runner:llm-0')
       .map((e) => (e as { event: { type: string } }).event.type);

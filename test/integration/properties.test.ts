@@ -12,6 +12,7 @@ import { createTroupe, isTroupeError, type Runner, type Troupe } from '@troupe/r
 import { checkLeaks, fixtures, snapshotHandles } from '@troupe/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { within } from '../helpers/wait.js';
 
 const deep = process.env.TROUPE_DEEP === '1';
 const numRuns = Number(process.env.FC_RUNS ?? (deep ? 1_000 : 200));
@@ -175,15 +176,11 @@ const commands = [
   fc.integer({ min: 0, max: 40 }).map((ms) => new Wait(ms)),
 ];
 
-async function settledWithin(
+function settledWithin(
   handedOut: Real['handedOut'],
   ms: number,
 ): Promise<{ what: string; outcome: unknown }[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  const results = await Promise.race([
+  return within(
     Promise.all(
       handedOut.map(({ what, promise }) =>
         promise.then(
@@ -192,11 +189,9 @@ async function settledWithin(
         ),
       ),
     ),
-    deadline,
-  ]);
-  clearTimeout(timer);
-  if (results === 'timeout') throw new Error(`a promise handed out did not settle within ${ms} ms`);
-  return results;
+    ms,
+    'a promise handed out',
+  );
 }
 
 const exercised = { runs: 0, spawned: 0, tasks: 0, crashes: 0, shutdownsByCommand: 0, refusals: 0 };

@@ -1,8 +1,9 @@
 // The resource manager: dependency order, parallel branches, deadlines.
+import { setTimeout as delay } from 'node:timers/promises';
 import { isTroupeError } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { makeTroupe, sleep } from '../helpers/troupe.js';
+import { makeTroupe } from '../helpers/troupe.js';
 
 describe('resources', () => {
   it('closes dependents first, branches in parallel; a hung close is forced, a throwing one fails', async () => {
@@ -12,7 +13,7 @@ describe('resources', () => {
       (id: string, ms = 20) =>
       async (): Promise<void> => {
         events.push(`start ${id}`);
-        await sleep(ms);
+        await delay(ms);
         events.push(`end ${id}`);
       };
     troupe.resources.register([
@@ -41,7 +42,17 @@ describe('resources', () => {
       dependsOn: ['cache'],
     });
     expect(troupe.resources.state('llm')).toBe('open');
+    troupe.on('runner:state', ({ runnerId, state }) => {
+      if (runnerId === 'llm' && state === 'stopped') events.push('stopped llm');
+    });
     const report = await troupe.shutdown();
+    // Every close ran to its end (so no index below is -1).
+    expect([...events].sort()).toEqual(
+      ['api', 'cache', 'db', 'queue']
+        .flatMap((id) => [`end ${id}`, `start ${id}`])
+        .concat('stopped llm')
+        .sort(),
+    );
     const order = (label: string): number => events.indexOf(label);
     expect(order('end api')).toBeLessThan(order('start cache'));
     expect(order('end api')).toBeLessThan(order('start queue'));
@@ -59,10 +70,8 @@ describe('resources', () => {
     expect(byId.get('db')?.outcome).toBe('closed'); // dependencies close even when a dependent failed
     expect(byId.get('llm')?.outcome).toBe('closed');
     expect(runner.state).toBe('stopped');
-    // the runner (a dependent of cache) closed before cache started closing
-    const llmClosed = report.resources.details.findIndex((d) => d.id === 'llm');
-    expect(llmClosed).toBeGreaterThanOrEqual(0);
-    expect(events.includes('start cache')).toBe(true);
+    // the runner (a dependent of cache) stopped before cache started closing
+    expect(order('stopped llm')).toBeLessThan(order('start cache'));
     expect(report.resources).toMatchObject({ failed: 1, forced: 1 });
     expect(report.forced).toBe(true);
     expect(report.phases.closing.timedOut).toBe(false);

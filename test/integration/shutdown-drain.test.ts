@@ -1,9 +1,12 @@
 // The three-phase shutdown with real threads: nothing accepted is lost,
 // nothing arriving late hangs, and every caller gets the same report.
+import { setTimeout as delay } from 'node:timers/promises';
 import { isTroupeError, type ShutdownPhase } from '@troupe/runtime';
-import { checkLeaks, fixtures, snapshotHandles } from '@troupe/testing';
+import { checkLeaks, counterReached, fixtures, snapshotHandles } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { makeTroupe, sleep } from '../helpers/troupe.js';
+import { fixture, sharedInts } from '../helpers/fixtures.js';
+import { makeTroupe } from '../helpers/troupe.js';
+import { settlesAtOnce } from '../helpers/wait.js';
 
 describe('three-phase shutdown', () => {
   it('drains every task accepted before SIGNALING: 400 tasks over 3 runners, zero lost', async () => {
@@ -14,7 +17,8 @@ describe('three-phase shutdown', () => {
     const submitted = Array.from({ length: 400 }, (_, i) =>
       (runners[i % 3] as (typeof runners)[number]).run(1 + (i % 7)),
     );
-    await sleep(20);
+    // Mid-stream: some tasks done, some running, the rest queued.
+    await Promise.race(submitted);
     const report = await troupe.shutdown({ reason: 'load' });
     const settled = await Promise.allSettled(submitted);
     const fulfilled = settled.filter((s) => s.status === 'fulfilled');
@@ -25,6 +29,7 @@ describe('three-phase shutdown', () => {
     expect(report.tasks.submitted).toBe(400);
     expect(report.tasks.completed).toBe(400);
     expect(report.tasks.inFlightAtSignal).toBeGreaterThan(0);
+    expect(report.tasks.inFlightAtSignal).toBeLessThan(400);
     expect(report.tasks.drained.completed).toBe(report.tasks.inFlightAtSignal);
     expect(report.forced).toBe(false);
     expect(report.threads).toEqual({ started: 6, exited: 6, leaked: 0 });
@@ -34,10 +39,11 @@ describe('three-phase shutdown', () => {
     // FIELD-NOTES: with 2 busy workers piscina's close() rejects the 1500 ms
     // task with "Terminating worker thread" after ~544 ms. Troupe never calls close().
     const troupe = makeTroupe();
-    const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 2 });
-    const short = runner.run(200);
-    const long = runner.run(1_500);
-    await sleep(30);
+    const runner = await troupe.spawnRunner({ worker: fixture('notify-then-sleep'), threads: 2 });
+    const flags = sharedInts(1);
+    const short = runner.run({ ms: 200, flags });
+    const long = runner.run({ ms: 1_500, flags });
+    expect(await counterReached(flags, 0, 2, 5_000), 'both threads busy').toBe(true);
     const started = performance.now();
     const report = await troupe.shutdown();
     expect(await short).toBe(200);
@@ -51,18 +57,18 @@ describe('three-phase shutdown', () => {
     const troupe = makeTroupe();
     const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 1 });
     const inFlight = runner.run(300);
-    const refusals: { phase: ShutdownPhase; code: unknown; ms: number }[] = [];
+    const refusals: { phase: ShutdownPhase; code: unknown; atOnce: boolean }[] = [];
     const tryRun = async (phase: ShutdownPhase): Promise<void> => {
-      const entry = { phase, code: 'pending' as unknown, ms: 0 };
+      const entry = { phase, code: 'pending' as unknown, atOnce: false };
       refusals.push(entry); // in phase order, before anything is awaited
-      const t0 = performance.now();
+      const attempt = runner.run(1);
+      entry.atOnce = await settlesAtOnce(attempt);
       try {
-        await runner.run(1);
+        await attempt;
         entry.code = 'resolved';
       } catch (error) {
         entry.code = isTroupeError(error) ? error.code : error;
       }
-      entry.ms = performance.now() - t0;
     };
     const attempts: Promise<void>[] = [];
     troupe.on('shutdown:phase', ({ phase }) => {
@@ -80,8 +86,7 @@ describe('three-phase shutdown', () => {
       'stopped',
     ]);
     for (const refusal of refusals) {
-      expect(refusal.code).toBe('ERR_SHUTDOWN_IN_PROGRESS');
-      expect(refusal.ms).toBeLessThan(50);
+      expect(refusal).toMatchObject({ code: 'ERR_SHUTDOWN_IN_PROGRESS', atOnce: true });
     }
     // The last refusal came after the report was made.
     expect(report.tasks.rejected).toBe(4);
@@ -111,18 +116,32 @@ describe('three-phase shutdown', () => {
   it('reports phases in order with durations, and the report is plain data', async () => {
     const troupe = makeTroupe();
     await troupe.spawnRunner({ id: 'r', worker: fixtures.stream, threads: 1 });
+    // CLOSING takes at least this long: its duration must show it.
+    troupe.resources.register({ id: 'slow', close: () => delay(30) });
     const phases: ShutdownPhase[] = [];
-    troupe.on('shutdown:phase', ({ phase }) => phases.push(phase));
+    const enteredAt = new Map<ShutdownPhase, number>();
+    troupe.on('shutdown:phase', ({ phase }) => {
+      phases.push(phase);
+      enteredAt.set(phase, performance.now());
+    });
     expect(troupe.ready).toBe(true);
     const pending = troupe.shutdown({ reason: 'deploy' });
     expect(troupe.ready).toBe(false);
     const report = await pending;
     expect(phases).toEqual(['signaling', 'draining', 'closing', 'stopped']);
     expect(report.reason).toBe('deploy');
-    for (const phase of ['signaling', 'draining', 'closing'] as const) {
-      expect(report.phases[phase].durationMs).toBeGreaterThanOrEqual(0);
+    // Each phase lasted from its event to the next phase's event.
+    const timed = ['signaling', 'draining', 'closing'] as const;
+    for (const [i, phase] of timed.entries()) {
+      const observed = enteredAt.get(phases[i + 1]!)! - enteredAt.get(phase)!;
+      expect(Math.abs(report.phases[phase].durationMs - observed), phase).toBeLessThan(5);
       expect(report.phases[phase].timedOut).toBe(false);
     }
+    expect(report.phases.closing.durationMs).toBeGreaterThanOrEqual(30);
+    const { signaling, draining, closing } = report.phases;
+    expect(signaling.durationMs + draining.durationMs + closing.durationMs).toBeLessThanOrEqual(
+      report.durationMs,
+    );
     expect(structuredClone(report)).toEqual(report);
     expect(report.runners).toEqual([{ id: 'r', state: 'stopped', restarts: 0, forced: false }]);
     expect(report.resources.details.map((d) => d.id)).toContain('r');

@@ -4,18 +4,14 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isTroupeError, type TroupeError } from '@troupe/runtime';
+import type { TroupeError } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
 import { makeTroupe } from '../helpers/troupe.js';
+import { troupeErrorOf } from '../helpers/wait.js';
 
-async function startupError(promise: Promise<unknown>): Promise<TroupeError> {
-  const error: unknown = await promise.then(
-    () => new Error('expected spawnRunner to reject'),
-    (e: unknown) => e,
-  );
-  if (!isTroupeError(error)) throw error as Error;
-  return error;
+function startupError(spawning: Promise<unknown>): Promise<TroupeError> {
+  return troupeErrorOf(spawning, 10_000, 'spawnRunner()');
 }
 
 describe('runner startup', () => {

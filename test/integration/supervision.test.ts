@@ -1,29 +1,13 @@
 // Supervision with real threads: OTP restart policies, restart intensity,
 // growing backoff for a module that crashes on load, escalation, per-runner
 // budgets, and retries of idempotent tasks.
-import {
-  isTroupeError,
-  type Alert,
-  type ErrorRecord,
-  type RunnerStateEvent,
-  type TroupeError,
-} from '@troupe/runtime';
-import { fixtures } from '@troupe/testing';
+import type { Alert, ErrorRecord, RunnerStateEvent } from '@troupe/runtime';
+import { Control, counterReached, createControl, fixtures, releaseHeld } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { makeTroupe, sleep, until } from '../helpers/troupe.js';
-
-function sharedCounter(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
-}
-
-async function failure(promise: Promise<unknown>): Promise<TroupeError> {
-  const error: unknown = await promise.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!isTroupeError(error)) throw error as Error;
-  return error;
-}
+import { nextEvent, stateReached, whenSnapshot } from '../helpers/events.js';
+import { sharedInts } from '../helpers/fixtures.js';
+import { makeTroupe } from '../helpers/troupe.js';
+import { troupeErrorOf } from '../helpers/wait.js';
 
 describe('supervision', () => {
   it('a module that breaks on reload is a bounded crash loop with growing backoff, then failed', async () => {
@@ -37,13 +21,14 @@ describe('supervision', () => {
       id: 'flaky',
       worker: fixtures.flakyLoad,
       threads: 1,
-      workerData: { loads: sharedCounter(), okLoads: 1 },
+      workerData: { loads: sharedInts(1), okLoads: 1 },
       restart: { maxRestarts: 3, windowMs: 60_000, backoff: { baseMs: 80, capMs: 2_000 } },
     });
+    const failed = stateReached(troupe, runner, 'failed', 10_000);
     // The task kills its thread; every later load of the module throws.
-    const crashed = await failure(runner.run({ crash: true }));
+    const crashed = await troupeErrorOf(runner.run({ crash: true }));
     expect(crashed.code).toBe('ERR_WORKER_CRASHED');
-    await until(() => runner.state === 'failed', 10_000, 'failed');
+    await failed;
     const mine = states.filter((s) => s.runnerId === 'flaky');
     const restarts = mine.filter((s) => s.state === 'restarting');
     const starts = mine.filter((s) => s.state === 'starting' && s.previous === 'restarting');
@@ -56,7 +41,7 @@ describe('supervision', () => {
     expect(waits[0]).toBeLessThanOrEqual(160 + 60); // attempt 2: ceiling 160 ms (+ release time)
     expect(waits[1]).toBeLessThanOrEqual(320 + 60); // attempt 3: ceiling 320 ms
     // then failed, with the restart limit as the reason
-    const failureError = await failure(runner.run(1));
+    const failureError = await troupeErrorOf(runner.run(1));
     expect(failureError.code).toBe('ERR_RESTART_LIMIT');
     expect(failureError.context).toMatchObject({ runnerId: 'flaky', maxRestarts: 3 });
     expect(alerts).toHaveLength(1);
@@ -92,27 +77,42 @@ describe('supervision', () => {
     const troupe = makeTroupe({ errors: { escalation: 'shutdown' } });
     const phases: string[] = [];
     troupe.on('shutdown:phase', (e) => phases.push(`${e.phase}:${e.reason}`));
-    const busy = await troupe.spawnRunner({ id: 'busy', worker: fixtures.sleep, threads: 1 });
+    // A task held until the escalation's shutdown begins: accepted before
+    // it, so drained, not lost.
+    const control = createControl();
+    troupe.on('shutdown:phase', ({ phase }) => {
+      if (phase === 'signaling') releaseHeld(control);
+    });
+    const busy = await troupe.spawnRunner({
+      id: 'busy',
+      worker: fixtures.controllable,
+      threads: 1,
+      workerData: { control },
+    });
     const runner = await troupe.spawnRunner({
       id: 'doomed',
       worker: fixtures.crashMidTask,
       threads: 1,
       restart: { maxRestarts: 1, windowMs: 60_000 },
     });
-    const accepted = busy.run(300); // accepted before the escalation: drained, not lost
-    await failure(runner.run({ code: 1 }));
-    await until(
-      () => runner.stats().restarts === 1 && runner.threadIds.length === 1,
+    const accepted = busy.run(0, { handler: 'hold' });
+    expect(await counterReached(control, Control.holding, 1, 5_000)).toBe(true);
+    await troupeErrorOf(runner.run({ code: 1 }));
+    await whenSnapshot(
+      runner.actor,
+      (s) => s.context.restartCount === 1 && s.matches({ running: { threads: 'full' } }),
       5_000,
       'first crash replaced',
     );
-    await failure(runner.run({ code: 1 })); // one more than maxRestarts
-    await until(() => troupe.phase === 'stopped', 10_000, 'escalated shutdown');
-    expect(await accepted).toBe(300);
+    const stopped = nextEvent(troupe, 'shutdown:phase', (e) => e.phase === 'stopped', 10_000);
+    await troupeErrorOf(runner.run({ code: 1 })); // one more than maxRestarts
+    await stopped;
+    expect(await accepted).toBe('released');
     expect(phases[0]).toBe('signaling:escalation: ERR_RESTART_LIMIT (doomed)');
     const report = await troupe.shutdown({ reason: 'ignored: already shutting down' });
     expect(report.reason).toBe('escalation: ERR_RESTART_LIMIT (doomed)');
-    expect(report.tasks.drained.completed).toBeGreaterThanOrEqual(1);
+    expect(report.tasks.inFlightAtSignal).toBe(1);
+    expect(report.tasks.drained).toEqual({ completed: 1, failed: 0, aborted: 0 });
   });
 
   it('budgets are per runner: a crash-looping sibling neither spends nor delays another runner’s restarts', async () => {
@@ -129,12 +129,13 @@ describe('supervision', () => {
       threads: 1,
       restart: { maxRestarts: 1, windowMs: 60_000 },
     });
-    for (let i = 0; i < 5; i++) await failure(looping.run({ code: 1 }));
-    await until(() => looping.stats().crashes === 5, 5_000, '5 crashes');
+    for (let i = 0; i < 5; i++) await troupeErrorOf(looping.run({ code: 1 }));
+    await whenSnapshot(looping.actor, () => looping.stats().crashes === 5, 5_000, '5 crashes');
     const t0 = performance.now();
-    await failure(steady.run({ code: 1 }));
-    await until(
-      () => steady.threadIds.length === 1 && steady.stats().crashes === 1,
+    await troupeErrorOf(steady.run({ code: 1 }));
+    await whenSnapshot(
+      steady.actor,
+      (s) => steady.stats().crashes === 1 && s.matches({ running: { threads: 'full' } }),
       5_000,
       'steady replaced',
     );
@@ -154,10 +155,11 @@ describe('supervision', () => {
       threads: 1,
       restart: { policy: 'temporary' },
     });
-    await failure(runner.run({ code: 4 }));
-    await until(() => runner.state === 'failed', 5_000, 'failed');
+    const failed = stateReached(troupe, runner, 'failed');
+    await troupeErrorOf(runner.run({ code: 4 }));
+    await failed;
     expect(runner.stats().restarts).toBe(0);
-    const refused = await failure(runner.run({ code: 4 }));
+    const refused = await troupeErrorOf(runner.run({ code: 4 }));
     expect(refused.code).toBe('ERR_WORKER_CRASHED');
     expect(alerts.filter((a) => a.code === 'ERR_RESTART_LIMIT')).toHaveLength(0);
   });
@@ -169,21 +171,23 @@ describe('supervision', () => {
       threads: 1,
       restart: { policy: 'transient' },
     });
-    await failure(transient.run());
-    await until(() => transient.state === 'stopped', 5_000, 'stopped');
-    expect((await failure(transient.run())).code).toBe('ERR_RUNNER_STOPPED');
+    const stopped = stateReached(troupe, transient, 'stopped');
+    await troupeErrorOf(transient.run());
+    await stopped;
+    expect((await troupeErrorOf(transient.run())).code).toBe('ERR_RUNNER_STOPPED');
     const permanent = await troupe.spawnRunner({
       worker: fixtures.exitNormally,
       threads: 1,
       restart: { policy: 'permanent', maxRestarts: 5 },
     });
-    await failure(permanent.run());
-    await until(
-      () => permanent.threadIds.length === 1 && permanent.stats().restarts === 1,
+    await troupeErrorOf(permanent.run());
+    await whenSnapshot(
+      permanent.actor,
+      (s) => s.context.restartCount === 1 && s.matches({ running: { threads: 'full' } }),
       5_000,
-      'replaced',
+      'the thread replaced',
     );
-    expect(permanent.state === 'ready' || permanent.state === 'busy').toBe(true);
+    expect(permanent.threadIds).toHaveLength(1);
   });
 
   it('retries an idempotent task that crashed its thread, and counts the errors as resolved by retry', async () => {
@@ -192,14 +196,20 @@ describe('supervision', () => {
       id: 'retry',
       worker: fixtures.crashThenSucceed,
       threads: 1,
-      workerData: { calls: sharedCounter(), crashes: 2 },
+      workerData: { calls: sharedInts(1), crashes: 2 },
       restart: { maxRestarts: 10 },
     });
     expect(await runner.run('payload', { retries: 3, idempotent: true })).toBe('payload');
     expect(runner.stats()).toMatchObject({ retried: 2, completed: 1, failed: 2, crashes: 2 });
     const stats = troupe.errors.stats();
     expect(stats.resolved.retry).toBe(2); // the two failed attempts
-    await until(() => troupe.errors.stats().resolved.restart === 2, 5_000, 'restart resolution');
+    // Each crash is resolved once its replacement thread is up.
+    await whenSnapshot(
+      runner.actor,
+      () => troupe.errors.stats().resolved.restart === 2,
+      5_000,
+      'both crashes resolved by restart',
+    );
     const attempts = troupe.errors
       .recent()
       .filter((r) => r.context.operation === 'run')
@@ -215,15 +225,17 @@ describe('supervision', () => {
     const crashing = await troupe.spawnRunner({
       worker: fixtures.crashThenSucceed,
       threads: 1,
-      workerData: { calls: sharedCounter(), crashes: 10 },
+      workerData: { calls: sharedInts(1), crashes: 10 },
       restart: { maxRestarts: 20 },
     });
-    expect((await failure(crashing.run(1, { retries: 2 }))).code).toBe('ERR_INVALID_CONFIG');
-    const exhausted = await failure(crashing.run(1, { retries: 2, idempotent: true }));
+    expect((await troupeErrorOf(crashing.run(1, { retries: 2 }))).code).toBe('ERR_INVALID_CONFIG');
+    const exhausted = await troupeErrorOf(crashing.run(1, { retries: 2, idempotent: true }));
     expect(exhausted.code).toBe('ERR_WORKER_CRASHED');
     expect(crashing.stats().retried).toBe(2);
     const echo = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
-    const failed = await failure(echo.run('x', { handler: 'fail', retries: 5, idempotent: true }));
+    const failed = await troupeErrorOf(
+      echo.run('x', { handler: 'fail', retries: 5, idempotent: true }),
+    );
     expect(failed.code).toBe('ERR_TASK_FAILED'); // SKIP by default: one attempt only
     expect(echo.stats().retried).toBe(0);
   });
@@ -237,17 +249,25 @@ describe('supervision', () => {
     });
     const echo = await troupe.spawnRunner({ worker: fixtures.echo, threads: 1 });
     const controller = new AbortController();
+    const firstAttemptFailed = nextEvent(
+      troupe,
+      'error',
+      (r) => r.code === 'ERR_TASK_FAILED' && r.context.attempt === 1,
+    );
     const pending = echo.run('x', {
       handler: 'fail',
       retries: 5,
       idempotent: true,
       signal: controller.signal,
     });
-    await sleep(30);
+    await firstAttemptFailed;
+    // In the 400 ms backoff before attempt 2.
     controller.abort(new Error('enough'));
-    const error = await failure(pending);
+    const error = await troupeErrorOf(pending);
     expect(error.code).toBe('ERR_TASK_ABORTED');
-    expect(echo.stats().submitted).toBeLessThanOrEqual(2);
+    expect(error.message).toMatch(/cancelled between attempts/);
+    expect(error.cause).toMatchObject({ message: 'enough' });
+    expect(echo.stats()).toMatchObject({ submitted: 1, retried: 0, failed: 1 });
   });
 
   it('errors in every shutdown phase are classified, logged once, and never escape unhandled', async () => {

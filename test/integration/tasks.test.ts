@@ -2,9 +2,12 @@
 // admission control and the events a task streams.
 import { MessageChannel } from 'node:worker_threads';
 import { isTroupeError, type TaskEventMeta } from '@troupe/runtime';
-import { fixtures } from '@troupe/testing';
+import { counterReached, fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { makeTroupe, sleep } from '../helpers/troupe.js';
+import { whenSnapshot } from '../helpers/events.js';
+import { fixture, sharedInts } from '../helpers/fixtures.js';
+import { makeTroupe } from '../helpers/troupe.js';
+import { settlesAtOnce } from '../helpers/wait.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -61,26 +64,42 @@ describe('run()', () => {
     expect(await codeOf(runner.run(5_000))).toBe('ERR_TASK_TIMEOUT');
     expect(performance.now() - t0).toBeLessThan(1_000);
     expect(await codeOf(runner.run(5_000, { timeoutMs: 50 }))).toBe('ERR_TASK_TIMEOUT');
+    // A timed-out task's thread is terminated: the runner serves again once
+    // its replacement is up (a task sent before would spend its 200 ms waiting).
+    const gone = runner.threadIds;
+    await whenSnapshot(
+      runner.actor,
+      (s) =>
+        s.matches({ running: { threads: 'full' } }) &&
+        runner.threadIds.length === 1 &&
+        !gone.includes(runner.threadIds[0]!),
+      5_000,
+      'the thread replaced',
+    );
     expect(await runner.run(10)).toBe(10);
     expect(runner.stats()).toMatchObject({ aborted: 2, completed: 1 });
   });
 
   it('cancels through an AbortSignal: before submit, while queued, while running (cooperatively)', async () => {
     const troupe = makeTroupe();
-    const runner = await troupe.spawnRunner({ worker: fixtures.cooperative, threads: 1 });
-    expect(await codeOf(runner.run(null, { handler: 'wait', signal: AbortSignal.abort() }))).toBe(
-      'ERR_TASK_ABORTED',
-    );
+    const runner = await troupe.spawnRunner({ worker: fixture('notify-then-wait'), threads: 1 });
+    // [0] handlers started, [1] handlers that saw their ctx.signal abort
+    const flags = sharedInts(2);
+    expect(
+      await codeOf(runner.run({ flags, ms: 0 }, { handler: 'work', signal: AbortSignal.abort() })),
+    ).toBe('ERR_TASK_ABORTED');
     const running = new AbortController();
     const queued = new AbortController();
-    const first = runner.run(200, { handler: 'work', signal: running.signal });
-    const second = runner.run(200, { handler: 'work', signal: queued.signal });
-    await sleep(30);
+    // Long enough that only the abort ends them.
+    const first = runner.run({ flags, ms: 60_000 }, { handler: 'work', signal: running.signal });
+    const second = runner.run({ flags, ms: 60_000 }, { handler: 'work', signal: queued.signal });
+    expect(await counterReached(flags, 0, 1, 5_000), 'the first task running').toBe(true);
+    const [thread] = runner.threadIds;
     queued.abort(new Error('not needed'));
     running.abort(new Error('user cancelled'));
-    const t0 = performance.now();
-    const [a, b] = await Promise.allSettled([first, second]);
-    expect(performance.now() - t0).toBeLessThan(50); // rejected at once
+    const settled = Promise.allSettled([first, second]);
+    expect(await settlesAtOnce(settled), 'rejected at once').toBe(true);
+    const [a, b] = await settled;
     for (const result of [a, b]) {
       expect(result.status).toBe('rejected');
       const reason = (result as PromiseRejectedResult).reason as Error;
@@ -89,26 +108,44 @@ describe('run()', () => {
     expect(((a as PromiseRejectedResult).reason as Error).cause).toMatchObject({
       message: 'user cancelled',
     });
-    expect(await runner.run(5, { handler: 'work' })).toBe('done');
-    expect(runner.stats().crashes).toBe(0); // cooperative: no thread was killed
+    // Cooperative: the running handler saw its signal and stopped; the
+    // queued one never started.
+    expect(await counterReached(flags, 1, 1, 5_000), 'the handler saw the abort').toBe(true);
+    expect(await runner.run({ flags, ms: 5 }, { handler: 'work' })).toBe('done');
+    expect(Atomics.load(flags, 0), 'handlers that started').toBe(2);
+    expect(runner.threadIds).toEqual([thread]); // no thread was killed
+    expect(runner.stats()).toMatchObject({ crashes: 0, restarts: 0 });
   });
 
   it('terminates the thread of a task that ignores its signal after the abort grace', async () => {
     const troupe = makeTroupe();
     const runner = await troupe.spawnRunner({
-      worker: fixtures.hangAsync,
+      worker: fixture('notify-then-wait'),
       threads: 1,
       abortGraceMs: 100,
     });
+    const flags = sharedInts(1);
     const controller = new AbortController();
-    const task = runner.run(null, { handler: 'hang', signal: controller.signal });
-    await sleep(20);
+    const task = runner.run({ flags }, { handler: 'hang', signal: controller.signal });
+    expect(await counterReached(flags, 0, 1, 5_000), 'the task running').toBe(true);
+    const [threadBefore] = runner.threadIds;
     controller.abort();
+    const abortedAt = performance.now();
     expect(await codeOf(task)).toBe('ERR_TASK_ABORTED');
-    const threadBefore = runner.threadIds[0];
-    await sleep(400);
-    expect(runner.threadIds).toHaveLength(1);
-    expect(runner.threadIds[0]).not.toBe(threadBefore); // replaced
+    await whenSnapshot(
+      runner.actor,
+      () => !runner.threadIds.includes(threadBefore!),
+      5_000,
+      'the thread terminated',
+    );
+    // Not before the grace period was over.
+    expect(performance.now() - abortedAt).toBeGreaterThanOrEqual(99);
+    await whenSnapshot(
+      runner.actor,
+      (s) => s.matches({ running: { threads: 'full' } }) && runner.threadIds.length === 1,
+      5_000,
+      'the thread replaced',
+    );
     expect(runner.stats().crashes).toBe(0); // our own termination is not a crash
     expect(runner.stats().inFlight).toBe(0);
   });
@@ -117,9 +154,9 @@ describe('run()', () => {
     const troupe = makeTroupe();
     const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 1, maxQueue: 2 });
     const accepted = [runner.run(100), runner.run(100), runner.run(100)];
-    const t0 = performance.now();
-    expect(await codeOf(runner.run(100))).toBe('ERR_QUEUE_FULL');
-    expect(performance.now() - t0).toBeLessThan(20);
+    const refused = runner.run(100);
+    expect(await settlesAtOnce(refused), 'refused at once').toBe(true);
+    expect(await codeOf(refused)).toBe('ERR_QUEUE_FULL');
     expect(await Promise.all(accepted)).toEqual([100, 100, 100]);
     expect(await runner.run(1)).toBe(1);
   });

@@ -1,24 +1,13 @@
 // Regressions of issue 9 about admission, queueing and held tasks
 // (bugs 9, 16, 17, 18, 19, 20, 22).
-import { isTroupeError, type RunOptions, type ShutdownReport } from '@troupe/runtime';
+import type { RunOptions, ShutdownReport } from '@troupe/runtime';
 import { LoadMode, counterReached, fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
+import { controllableRunner } from '../../helpers/controllableRunner.js';
+import { stateReached } from '../../helpers/events.js';
+import { fixture, sharedInts } from '../../helpers/fixtures.js';
 import { makeTroupe } from '../../helpers/troupe.js';
-import {
-  controllableRunner,
-  fixture,
-  rejectionOf,
-  sharedInts,
-  stateReached,
-  troupeErrorOf,
-  within,
-} from './support.js';
-
-function codeOf(outcome: PromiseSettledResult<unknown>): unknown {
-  if (outcome.status === 'fulfilled') return 'fulfilled';
-  const reason: unknown = outcome.reason;
-  return isTroupeError(reason) ? reason.code : String(reason);
-}
+import { codeOf, rejectionOf, troupeErrorOf, within } from '../../helpers/wait.js';
 
 /** Holds every thread, queues 1,500 abortable tasks, aborts them all, releases the threads. */
 async function abortQueuedTasks(threads: number): Promise<void> {
@@ -80,8 +69,15 @@ describe('regressions: admission', () => {
 
   it('bug 17: stats() and health() show the tasks waiting for a thread as queued', async () => {
     const troupe = makeTroupe({ health: { intervalMs: 60_000 } });
-    const runner = await troupe.spawnRunner({ id: 'one', worker: fixtures.sleep, threads: 1 });
-    const tasks = Array.from({ length: 6 }, () => runner.run(100));
+    const flags = sharedInts(4); // [0] release, [2] holders
+    const runner = await troupe.spawnRunner({
+      id: 'one',
+      worker: fixture('held'),
+      threads: 1,
+      workerData: { flags },
+    });
+    // The first holds the thread until released: the other five wait for it.
+    const tasks = Array.from({ length: 6 }, () => runner.run(null, { handler: 'hold' }));
     for (const task of tasks) task.catch(() => {});
     const stats = runner.stats();
     expect({ inFlight: stats.inFlight, queued: stats.queued }).toEqual({ inFlight: 1, queued: 5 });
@@ -93,9 +89,18 @@ describe('regressions: admission', () => {
         stats.inFlight +
         stats.queued,
     );
+    expect(await counterReached(flags, 2, 1, 5_000), 'the first task holding').toBe(true);
     const health = await troupe.probeHealth();
-    expect(health.runners.find((r) => r.id === 'one')?.tasks.queued).toBeGreaterThanOrEqual(4);
-    await Promise.all(tasks);
+    expect(health.runners.find((r) => r.id === 'one')?.tasks).toMatchObject({
+      inFlight: 1,
+      queued: 5,
+    });
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    expect(await within(Promise.all(tasks), 5_000, 'the held tasks')).toEqual(
+      tasks.map(() => 'released'),
+    );
+    expect(Atomics.load(flags, 2), 'holders').toBe(6);
   });
 
   it('bug 18: an unknown run option is refused, naming it', async () => {

@@ -6,7 +6,7 @@ import { fixtures } from '@troupe/testing';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { makeTroupe } from '../../helpers/troupe.js';
-import { within } from './support.js';
+import { within } from '../../helpers/wait.js';
 
 /** The actors seen in `@xstate.actor` inspection events, with their machine ids. */
 function actorsSeen(

@@ -1,16 +1,12 @@
 // Regressions of issue 9 about the resource manager (bugs 10, 25).
-import type { ResourceRegistry } from '@troupe/runtime';
 import { describe, expect, it, vi } from 'vitest';
 import { makeTroupe } from '../../helpers/troupe.js';
-import { deferred, turns } from './support.js';
-
-// release(id) is public in the redesign; today it exists but is not typed.
-type Releasable = ResourceRegistry & { release(id: string): Promise<unknown> };
+import { deferred, turns } from '../../helpers/wait.js';
 
 describe('regressions: resources', () => {
   it('bug 10: an open() that resolves after release does not open the re-registered resource', async () => {
     const troupe = makeTroupe();
-    const resources = troupe.resources as unknown as Releasable;
+    const resources = troupe.resources;
     const firstOpen = deferred();
     resources.register({ id: 'x', open: () => firstOpen.promise, close: () => {} });
     await resources.release('x');

@@ -7,28 +7,25 @@ import { join } from 'node:path';
 import type { Alert, ErrorRecord, Runner, RunOptions, Troupe } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
+import { nextEvent, stateReached } from '../../helpers/events.js';
+import { sharedInts } from '../../helpers/fixtures.js';
+import { textOf } from '../../helpers/textOf.js';
 import { makeTroupe } from '../../helpers/troupe.js';
-import { sharedInts, stateReached, textOf, troupeErrorOf, within } from './support.js';
+import { troupeErrorOf, within } from '../../helpers/wait.js';
 
 /** Resolves once `runner` went through 'restarting' and is 'ready' again. */
-function restartedAndReady(troupe: Troupe, runner: Runner, ms: number): Promise<void> {
+function restartedAndReady(troupe: Troupe, runner: Runner, ms: number): Promise<unknown> {
   let restarting = false;
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      troupe.off('runner:state', listener);
-      reject(new Error(`runner "${runner.id}" was not restarted and ready within ${ms} ms`));
-    }, ms);
-    const listener = ({ runnerId, state }: { runnerId: string; state: string }): void => {
-      if (runnerId !== runner.id) return;
+  return nextEvent(
+    troupe,
+    'runner:state',
+    ({ runnerId, state }) => {
+      if (runnerId !== runner.id) return false;
       if (state === 'restarting') restarting = true;
-      if (state === 'ready' && restarting) {
-        clearTimeout(timer);
-        troupe.off('runner:state', listener);
-        resolve();
-      }
-    };
-    troupe.on('runner:state', listener);
-  });
+      return state === 'ready' && restarting;
+    },
+    ms,
+  );
 }
 
 describe('regressions: supervision', () => {
@@ -100,7 +97,7 @@ describe('regressions: supervision', () => {
     // Every later load fails too: the restart limit ends it.
     await failed;
     const codes = errors.map((r) => r.code);
-    const record = errors.find((r) => (r.code as string) === 'ERR_THREAD_STARTUP');
+    const record = errors.find((r) => r.code === 'ERR_THREAD_STARTUP');
     expect(record, `error events: ${codes.join(', ')}`).toBeDefined();
     expect(textOf(record?.error)).toMatch(/load 2 fails/);
   });
@@ -116,12 +113,9 @@ describe('regressions: supervision', () => {
         workerData: { dir },
         restart: { maxRestarts: 10, windowMs: 60_000, backoff: { baseMs: 5, capMs: 20 } },
       });
-      // runner.restart() is the redesign's public verb; it does not exist today.
-      const restartable = runner as unknown as { restart(): unknown };
       for (let i = 0; i < 3; i++) {
         const back = restartedAndReady(troupe, runner, 10_000);
-        back.catch(() => {});
-        await restartable.restart();
+        await runner.restart();
         await back;
       }
       await troupe.shutdown();

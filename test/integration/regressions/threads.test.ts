@@ -3,8 +3,11 @@
 import type { HealthReport, Runner } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
+import { fixture, sharedInts } from '../../helpers/fixtures.js';
+import { activeOf } from '../../helpers/handles.js';
+import { textOf } from '../../helpers/textOf.js';
 import { makeTroupe } from '../../helpers/troupe.js';
-import { activeOf, fixture, sharedInts, textOf, troupeErrorOf, within } from './support.js';
+import { troupeErrorOf, within } from '../../helpers/wait.js';
 
 // Short deadlines: a wedged thread must not hold the cleanup for long.
 const quickShutdown = { drainingMs: 300, forceMs: 500, abortGraceMs: 100, closingMs: 1_000 };

@@ -188,10 +188,12 @@ export class ThreadChannels {
 
   /**
    * Runs `teardown` in each of these threads and records how it went (see
-   * {@link teardownOf}). A thread that died during its teardown is
-   * reported by its exit; one whose teardown threw is recorded here.
+   * {@link teardownOf}). Resolves with the threads whose channel closed
+   * during their teardown: they died in it, and their exit (which the caller
+   * should await) tells how.
    */
-  async teardown(threadIds: readonly number[]): Promise<void> {
+  async teardown(threadIds: readonly number[]): Promise<number[]> {
+    const died: number[] = [];
     await Promise.all(
       threadIds.map(async (threadId) => {
         const link = this.#links.get(threadId);
@@ -200,11 +202,12 @@ export class ThreadChannels {
           await link.channel.call('teardown');
           link.teardown = { ok: true };
         } catch (error) {
-          // A closed channel means the thread died meanwhile: its exit tells.
-          if (!isTroupeError(error, 'ERR_CHANNEL_CLOSED')) link.teardown = { ok: false, error };
+          if (isTroupeError(error, 'ERR_CHANNEL_CLOSED')) died.push(threadId);
+          else link.teardown = { ok: false, error };
         }
       }),
     );
+    return died;
   }
 
   /** How this thread's teardown went, if it ran. */

@@ -460,7 +460,11 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
     const idle = [...this.#threads.up].filter(
       (threadId) => this.executor.taskOn(threadId) === undefined,
     );
-    await this.channels.teardown(idle);
+    const died = await this.channels.teardown(idle);
+    // A thread that died in its teardown: its exit must arrive before the
+    // pool is destroyed, or it would pass for a thread the destroy ended.
+    const pool = this.#pool;
+    if (pool !== null) await Promise.all(died.map((threadId) => pool.exited(threadId)));
   }
 
   async destroyPool(): Promise<void> {
