@@ -9,6 +9,7 @@ import {
   TaskFailedError,
   TaskTimeoutError,
   UnknownError,
+  WorkerCrashedError,
   toErrorData,
   type TroupeErrorContext,
 } from '@troupe/core';
@@ -138,6 +139,20 @@ describe('ErrorHandler stats', () => {
     expect(errors.ratePerMin('b')).toBe(1);
     expect(errors.ratePerMin('c')).toBe(0);
     expect(errors.ratePerMin()).toBe(4);
+  });
+
+  it("ratePerMin(runnerId) counts a crash once: a task's ERR_WORKER_CRASHED echoes its thread's record", () => {
+    // Found by the soak: each crash counted twice (the thread's exit and
+    // the task it ran), so a runner recovering from crashes read as
+    // unhealthy and was restarted, losing the tasks of its healthy thread.
+    const { errors } = handler();
+    const crash = (): WorkerCrashedError => new WorkerCrashedError('thread 7 exited with code 1');
+    errors.report(crash(), ctx('runner', { runnerId: 'a', threadId: 7, operation: 'thread' }));
+    errors.report(crash(), ctx('runner', { runnerId: 'a', operation: 'run' }));
+    expect(errors.ratePerMin('a')).toBe(1);
+    // both are still records, counted by code
+    expect(errors.stats().byCode).toMatchObject({ ERR_WORKER_CRASHED: 2 });
+    expect(errors.ratePerMin()).toBe(2);
   });
 
   it("ratePerMin(runnerId) is windowed in time buckets, beyond the ring, like the troupe's rate", () => {

@@ -22,6 +22,7 @@ class FakeTarget implements ProbeTarget {
   readonly id: string;
   readonly threadCount: number;
   threadIds: number[];
+  replacingThreads = 0;
   /** Per-thread answers; a thread missing from the list did not answer. */
   answers: ProbeAnswer[];
   /** Held probes: the test settles them. */
@@ -153,7 +154,7 @@ describe('HealthMonitor scoring', () => {
       score: 1,
       status: 'healthy',
       components: { process: 1, status: 1, resource: 1, error: 1 },
-      threads: { expected: 2, alive: 2, responsive: 2, busy: 0, hung: 0 },
+      threads: { expected: 2, alive: 2, responsive: 2, busy: 0, hung: 0, replacing: 0 },
       errorRatePerMin: 0,
       unhealthyProbes: 0,
     });
@@ -165,7 +166,14 @@ describe('HealthMonitor scoring', () => {
     const target = new FakeTarget('r1');
     target.silence(2);
     const health = await probeOne(setup([target]));
-    expect(health.threads).toEqual({ expected: 2, alive: 2, responsive: 1, busy: 0, hung: 1 });
+    expect(health.threads).toEqual({
+      expected: 2,
+      alive: 2,
+      responsive: 1,
+      busy: 0,
+      hung: 1,
+      replacing: 0,
+    });
     expect(health.components.process).toBe(0.5);
     expect(health.score).toBeCloseTo(0.8, 10);
     expect(health.status).toBe('degraded');
@@ -197,6 +205,24 @@ describe('HealthMonitor scoring', () => {
     health = await probeOne(s);
     expect(health.threads).toMatchObject({ busy: 0, hung: 2 });
     expect(health.components.process).toBe(0);
+  });
+
+  it('a thread being replaced (within its startup deadline) counts as serving; a missing one does not', async () => {
+    const target = new FakeTarget('r1');
+    target.threadIds = [1];
+    target.answers = [{ threadId: 1, ok: true, active: 0 }];
+    const s = setup([target]);
+    let health = await probeOne(s);
+    expect(health.threads).toMatchObject({ expected: 2, alive: 1, responsive: 1, replacing: 0 });
+    expect(health.components.process).toBe(0.5);
+    target.replacingThreads = 1;
+    health = await probeOne(s);
+    expect(health.threads).toMatchObject({ alive: 1, responsive: 1, replacing: 1 });
+    expect(health.components.process).toBe(1);
+    expect(health.status).toBe('healthy');
+    // never more than the threads missing
+    target.replacingThreads = 5;
+    expect((await probeOne(s)).threads.replacing).toBe(1);
   });
 
   it('the error rate lowers the error component linearly up to its threshold', async () => {
@@ -329,6 +355,27 @@ describe('HealthMonitor recovery', () => {
     expect(s.unhealthy).toHaveLength(0);
     target.state = 'ready';
     await probeOne(s);
+    expect(s.unhealthy).toHaveLength(1);
+  });
+});
+
+describe('HealthMonitor recovery after a restart', () => {
+  it('probes while the runner is not serving do not count: serving again starts the count over', async () => {
+    // Found by the soak: the count went on through a 10 s restart, and the
+    // runner was restarted again on its first probe back (ERR_UNHEALTHY
+    // "for 10 probes"), losing the tasks it had just taken.
+    const target = new FakeTarget('r1');
+    target.silence(1, 2);
+    const s = setup([target]);
+    await probeOne(s);
+    await probeOne(s);
+    await probeOne(s);
+    expect(s.unhealthy).toHaveLength(1);
+    target.state = 'restarting';
+    for (let i = 0; i < 10; i += 1) expect((await probeOne(s)).unhealthyProbes).toBe(0);
+    target.state = 'ready';
+    expect((await probeOne(s)).unhealthyProbes).toBe(1);
+    expect((await probeOne(s)).unhealthyProbes).toBe(2);
     expect(s.unhealthy).toHaveLength(1);
   });
 });

@@ -425,12 +425,15 @@ describe('RunnerCore crashes and restarts', () => {
     );
     expect(h.core.stats()).toMatchObject({ crashes: 1, restarts: 1, failed: 1, queued: 1 });
     expect(h.core.view.getSnapshot().matches({ running: { threads: 'replacing' } })).toBe(true);
+    // the health monitor reads the chart's replacing state as one thread coming
+    expect(h.core.replacingThreads).toBe(1);
     // nothing was dispatched while no thread was up
     expect(pool.tasks).toHaveLength(1);
     const replacement = pool.startThread();
     const task = await pool.nextTask(1);
     expect(task.threadId).toBe(replacement.threadId);
     expect(payloadOf(task)).toBe('b');
+    expect(h.core.replacingThreads).toBe(0);
     task.resolve('B');
     expect(await second).toBe('B');
     // the crash, reported once by the runner, is resolved by the replacement

@@ -162,7 +162,7 @@ export class ErrorHandler implements ErrorRegistry {
     this.#byAction.set(record.action, (this.#byAction.get(record.action) ?? 0) + 1);
     this.#count(at);
     const runnerId = merged.runnerId;
-    if (typeof runnerId === 'string' && record.severity !== 'LOW') this.#countRunner(runnerId, at);
+    if (typeof runnerId === 'string' && countsTowardRate(record)) this.#countRunner(runnerId, at);
     this.#log(record);
     try {
       this.#options.emit(record);
@@ -297,4 +297,15 @@ export class ErrorHandler implements ErrorRegistry {
         break;
     }
   }
+}
+
+/**
+ * Whether a record counts toward its runner's error rate (the health
+ * score's error component): errors above LOW, except a task's
+ * `ERR_WORKER_CRASHED`, the echo of its thread's crash (recorded on its
+ * own) or of a restart (whose cause is recorded): one failure counts once.
+ */
+function countsTowardRate(record: ErrorRecord): boolean {
+  if (record.severity === 'LOW') return false;
+  return !(record.code === 'ERR_WORKER_CRASHED' && record.context.operation === 'run');
 }

@@ -23,6 +23,8 @@ export interface ProbeTarget {
   readonly threadCount: number;
   /** Threads alive and serving. */
   readonly threadIds: readonly number[];
+  /** Threads being brought up in place of lost ones (within the runner's startup deadline). */
+  readonly replacingThreads: number;
   stats(): RunnerStats;
   /** Pings every thread (at most one ping in flight per thread). */
   probe(timeoutMs: number): Promise<ProbeAnswer[]>;
@@ -39,6 +41,7 @@ export function failedTarget(
     state: runner.state,
     threadCount,
     threadIds: [],
+    replacingThreads: 0,
     stats: () => runner.stats,
     probe: () => Promise.resolve([]),
     runTime: () => null,
@@ -73,6 +76,13 @@ export interface RunnerHealth {
     readonly busy: number;
     /** Did not answer, and nothing settled on the runner for `hungAfterMs`. */
     readonly hung: number;
+    /**
+     * Being started in place of lost threads, within the runner's
+     * `startupTimeoutMs` (past it the runner restarts its pool itself):
+     * counted as serving, so a crash being recovered from is not read as
+     * a runner to restart.
+     */
+    readonly replacing: number;
   };
   readonly tasks: {
     readonly inFlight: number;
@@ -259,7 +269,8 @@ export class HealthMonitor {
     const stalled = now - tracking.lastProgressAt >= this.#options.thresholds.hungAfterMs;
     const busy = stalled ? 0 : Math.min(silent, stats.inFlight);
     const hung = silent - busy;
-    const process = live ? (responsive + busy) / Math.max(1, expected) : 0;
+    const replacing = live ? Math.min(runner.replacingThreads, Math.max(0, expected - alive)) : 0;
+    const process = live ? Math.min(1, (responsive + busy + replacing) / Math.max(1, expected)) : 0;
     const errorRatePerMin = this.#host.errorRatePerMin(runner.id);
     const components: HealthComponents = {
       process,
@@ -269,14 +280,17 @@ export class HealthMonitor {
     };
     const score = healthScore(components, this.#options.weights);
     const status = this.#statusOf(score, stats.state);
-    tracking.unhealthyProbes = status === 'unhealthy' ? tracking.unhealthyProbes + 1 : 0;
+    // Only probes of a serving runner count: a start or restart runs its
+    // course under the runner's own deadlines, and is not held against it
+    // once it serves again.
+    tracking.unhealthyProbes = live && status === 'unhealthy' ? tracking.unhealthyProbes + 1 : 0;
     const health: RunnerHealth = {
       id: runner.id,
       state: stats.state,
       score,
       status,
       components,
-      threads: { expected, alive, responsive, busy, hung },
+      threads: { expected, alive, responsive, busy, hung, replacing },
       tasks: {
         inFlight: stats.inFlight,
         queued: stats.queued,
@@ -328,9 +342,12 @@ export class HealthMonitor {
     const stats = runner.stats();
     const live = stats.state === 'ready' || stats.state === 'busy';
     const alive = live ? runner.threadIds.length : 0;
+    const replacing = live
+      ? Math.min(runner.replacingThreads, Math.max(0, runner.threadCount - alive))
+      : 0;
     const errorRatePerMin = this.#host.errorRatePerMin(runner.id);
     const components: HealthComponents = {
-      process: alive / Math.max(1, runner.threadCount),
+      process: Math.min(1, (alive + replacing) / Math.max(1, runner.threadCount)),
       status: statusComponent(stats.state),
       resource: this.#host.resourceFailed(runner) ? 0 : 1,
       error: errorComponent(errorRatePerMin, this.#options.thresholds.errorRatePerMin),
@@ -342,7 +359,14 @@ export class HealthMonitor {
       score,
       status: this.#statusOf(score, stats.state),
       components,
-      threads: { expected: runner.threadCount, alive, responsive: 0, busy: 0, hung: 0 },
+      threads: {
+        expected: runner.threadCount,
+        alive,
+        responsive: 0,
+        busy: 0,
+        hung: 0,
+        replacing,
+      },
       tasks: {
         inFlight: stats.inFlight,
         queued: stats.queued,

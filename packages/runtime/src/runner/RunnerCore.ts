@@ -205,6 +205,16 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
     return [...this.#threads.up];
   }
 
+  /**
+   * Threads the pool is bringing up in place of lost ones (the chart's
+   * `running.threads.replacing`, bounded by `startupTimeoutMs`).
+   */
+  get replacingThreads(): number {
+    const snapshot = this.#actor.getSnapshot();
+    if (!snapshot.matches({ running: { threads: 'replacing' } })) return 0;
+    return Math.max(0, snapshot.context.threads - snapshot.context.threadsUp);
+  }
+
   /** Threads the runner keeps. */
   get threadCount(): number {
     return this.spec.threads;
