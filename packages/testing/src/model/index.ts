@@ -19,6 +19,7 @@ export {
 } from './transitions.js';
 export {
   runModelPath,
+  type RunModelPathOptions,
   type ModelDriver,
   type ObservedActor,
   type ObservedStep,
@@ -44,6 +45,10 @@ export { SupervisorDriver } from './drivers/SupervisorDriver.js';
 export {
   testRunnerLifecycle,
   type LifecycleCase,
+  type LifecycleCases,
+  type LifecycleCaseContext,
+  type LifecycleStepContext,
   type LifecycleTask,
   type RunnerLifecycleOptions,
 } from './testRunnerLifecycle.js';
+export { ModelPathError, type ModelPathFailure, type RealTransition } from './ModelPathError.js';

@@ -1,5 +1,6 @@
 import type { EventObject } from 'xstate';
 import { eventFacts, type ModelAction, type ModelPath, type ModelStep } from './modelPaths.js';
+import { ModelPathError } from './ModelPathError.js';
 import { stateValueText } from './stateValue.js';
 
 /** One event a real actor processed, the value it led to, and the named actions it ran. */
@@ -47,7 +48,9 @@ export interface PathRun {
 /** The steps a real actor took, as they arrive. */
 interface History {
   /** Index of the first real step at or after `from` that matches, waiting up to `timeoutMs`. */
-  reach(expected: Expected, from: number, timeoutMs: number): Promise<number>;
+  reach(expected: Expected, from: number, timeoutMs: number, strict?: Strict): Promise<number>;
+  /** The real step at `index` (a timeline's only). */
+  step(index: number): ObservedStep | undefined;
   /** How many real steps are recorded (the next one's index). */
   readonly length: number;
   /** The values so far, consecutive repeats merged. */
@@ -60,6 +63,16 @@ interface Expected {
   readonly text: string;
   /** The model step (null for the initial state). */
   readonly step: ModelStep | null;
+}
+
+/**
+ * Strict matching: every real step from `checkFrom` on, up to the match,
+ * must stay in one of the `allowed` states; the first that does not is
+ * reported as `-(index + 2)`.
+ */
+interface Strict {
+  readonly checkFrom: number;
+  readonly allowed: ReadonlySet<string>;
 }
 
 function sameActions(model: readonly ModelAction[], real: readonly ModelAction[]): boolean {
@@ -91,7 +104,7 @@ class Waiters {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = found();
-      if (index >= 0) return index;
+      if (index >= 0 || index < -1) return index;
       const left = deadline - Date.now();
       if (left <= 0) return -1;
       await new Promise<void>((resolve) => {
@@ -125,11 +138,21 @@ class TimelineHistory implements History {
     return this.#steps.length;
   }
 
-  reach(expected: Expected, from: number, timeoutMs: number): Promise<number> {
+  step(index: number): ObservedStep | undefined {
+    return this.#steps[index];
+  }
+
+  reach(expected: Expected, from: number, timeoutMs: number, strict?: Strict): Promise<number> {
     return this.#waiters.until(() => {
-      for (let i = Math.max(0, from); i < this.#steps.length; i++) {
+      const start = strict === undefined ? Math.max(0, from) : Math.max(0, strict.checkFrom);
+      for (let i = start; i < this.#steps.length; i++) {
         const real = this.#steps[i] as ObservedStep;
-        if (stateValueText(real.value) !== expected.text) continue;
+        const text = stateValueText(real.value);
+        if (strict !== undefined && text !== expected.text && !strict.allowed.has(text)) {
+          return -(i + 2);
+        }
+        if (i < from) continue;
+        if (text !== expected.text) continue;
         if (expected.step === null) return i;
         if (!sameEvent(expected.step.event, real.event)) continue;
         if (sameActions(expected.step.actions, real.actions)) return i;
@@ -192,6 +215,10 @@ class ValueHistory implements History {
     return this.#waiters.until(() => this.values.indexOf(expected.text, from), timeoutMs);
   }
 
+  step(): ObservedStep | undefined {
+    return undefined;
+  }
+
   states(): string[] {
     return [...this.values];
   }
@@ -205,19 +232,33 @@ class ValueHistory implements History {
   }
 }
 
+/** Options of {@link runModelPath}. */
+export interface RunModelPathOptions {
+  /** How long the real actor may take to reach each step's state. Default 5,000 ms. */
+  readonly stepTimeoutMs?: number;
+  /**
+   * Fail at the first real transition to a state the model does not pass
+   * through (needs an actor with a timeline): a runner that takes a detour,
+   * even one that comes back, fails at that transition, at once.
+   */
+  readonly strict?: boolean;
+  /** Called after each step matched (0 for the initial state); a throw fails the path there. */
+  readonly afterStep?: (step: number, state: string) => void | Promise<void>;
+}
+
 /**
  * Runs a model path against the real system. After every step the real
  * actor must have reached the state the model is in, in the model's order
  * (the real actor may pass through states the model does not stop at, such
- * as `busy` while a task that crashes its thread runs). With a timeline,
- * each model step must also be the same event, with the same named actions,
- * as a real step: a self-transition is checked too, not just matched in
- * place.
+ * as `busy` while a task that crashes its thread runs — unless `strict`).
+ * With a timeline, each model step must also be the same event, with the
+ * same named actions, as a real step: a self-transition is checked too, not
+ * just matched in place. Failures are {@link ModelPathError}s.
  */
 export async function runModelPath(
   path: ModelPath,
   driver: ModelDriver,
-  options: { stepTimeoutMs?: number } = {},
+  options: RunModelPathOptions = {},
 ): Promise<PathRun> {
   const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
   const started = performance.now();
@@ -226,14 +267,65 @@ export async function runModelPath(
   const history: History =
     timeline === undefined ? new ValueHistory(actor) : new TimelineHistory(timeline, path.effects);
   const values = history instanceof ValueHistory ? history.values : null;
+  const strict = options.strict === true && values === null;
+  const steps = path.steps.length;
+  let failure: unknown = null;
+  let finishFailure: unknown = null;
   try {
-    const fail = (step: number, expected: string): Error =>
-      new Error(
-        `model path: ${path.name}\nstep ${step}: the real actor never reached "${expected}"${step === 0 ? '' : ` by ${describeStep(path.steps[step - 1])}`} (within ${stepTimeoutMs} ms)\nreal: ${history.describe()}`,
-      );
+    const fail = (
+      step: number,
+      expected: string,
+      reached: number,
+      previous: string,
+      cause?: unknown,
+    ): ModelPathError => {
+      const by = step === 0 ? null : describeStep(path.steps[step - 1]);
+      const unexpected = reached < -1 ? history.step(-reached - 2) : undefined;
+      const before = unexpected === undefined ? undefined : history.step(-reached - 3)?.value;
+      const actual =
+        unexpected === undefined
+          ? null
+          : {
+              from: before === undefined ? previous : stateValueText(before),
+              event: unexpected.event,
+              to: stateValueText(unexpected.value),
+            };
+      const head = `model path: ${path.name}\nstep ${step} of ${steps}: `;
+      const what =
+        cause !== undefined
+          ? `the check after "${expected}"${by === null ? '' : ` (by ${by})`} failed: ${cause instanceof Error ? cause.message : JSON.stringify(cause)}`
+          : actual !== null
+            ? `expected "${expected}"${by === null ? '' : ` by ${by}`}; the real actor went "${actual.from}" -(${describeEvent(actual.event)})→ "${actual.to}" instead`
+            : `the real actor never reached "${expected}"${by === null ? '' : ` by ${by}`} (within ${stepTimeoutMs} ms)`;
+      return new ModelPathError(`${head}${what}\nreal: ${history.describe()}`, {
+        path: path.name,
+        step,
+        steps,
+        failure: cause !== undefined ? 'hook' : actual !== null ? 'unexpected' : 'timeout',
+        expected,
+        by,
+        actual,
+        real: history.describe(),
+        ...(cause === undefined ? {} : { cause }),
+      });
+    };
+    const hook = async (step: number, state: string, previous: string): Promise<void> => {
+      if (options.afterStep === undefined) return;
+      try {
+        await options.afterStep(step, state);
+      } catch (error) {
+        throw fail(step, state, -1, previous, error);
+      }
+    };
     const initial = stateValueText(path.initial.value);
-    let at = await history.reach({ text: initial, step: null }, 0, stepTimeoutMs);
-    if (at < 0) throw fail(0, initial);
+    let at = await history.reach(
+      { text: initial, step: null },
+      0,
+      stepTimeoutMs,
+      strict ? { checkFrom: 0, allowed: new Set() } : undefined,
+    );
+    if (at < 0) throw fail(0, initial, at, initial);
+    await hook(0, initial, initial);
     let previous = initial;
     for (const [index, step] of path.steps.entries()) {
       // A step the driver causes counts only from now on, never a state
@@ -250,20 +342,47 @@ export async function runModelPath(
         const anchor = caused ? Math.max(at, now - 1) : at;
         from = expected === previous ? anchor : anchor + 1;
       }
-      const reached = await history.reach({ text: expected, step }, from, stepTimeoutMs);
-      if (reached < 0) throw fail(index + 1, expected);
+      const reached = await history.reach(
+        { text: expected, step },
+        from,
+        stepTimeoutMs,
+        strict ? { checkFrom: at + 1, allowed: new Set([previous]) } : undefined,
+      );
+      if (reached < 0) throw fail(index + 1, expected, reached, previous);
       at = reached;
+      await hook(index + 1, expected, previous);
       previous = expected;
     }
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     history.stop();
-    await driver.finish(path);
+    try {
+      await driver.finish(path);
+    } catch (finishError) {
+      // A failed step is the story; what went wrong tearing down comes after it.
+      if (failure === null) finishFailure = finishError;
+      else if (failure instanceof Error) {
+        failure.message += `\nand then, tearing down: ${finishError instanceof Error ? finishError.message : String(finishError)}`;
+      }
+    }
+  }
+  if (finishFailure !== null) {
+    throw finishFailure instanceof Error ? finishFailure : new Error(JSON.stringify(finishFailure));
   }
   return {
     name: path.name,
     history: history.states(),
     durationMs: performance.now() - started,
   };
+}
+
+function describeEvent(event: EventObject): string {
+  const facts = eventFacts(event)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+  return `${event.type}${facts === '' ? '' : ` {${facts}}`}`;
 }
 
 function describeStep(step: ModelStep | undefined): string {
