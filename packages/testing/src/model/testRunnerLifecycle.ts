@@ -116,6 +116,12 @@ export type LifecycleCases = LifecycleCase[] & {
   readonly coverageText: string;
 };
 
+function workerText(worker: string | URL): string {
+  return worker instanceof URL || worker.startsWith('file:')
+    ? fileURLToPath(worker)
+    : resolve(worker);
+}
+
 /** A worker that is not a file fails here, before any case runs. */
 function checkWorker(worker: string | URL): void {
   let file: string;
@@ -219,7 +225,11 @@ function lifecycleFailure(
   lines.push('  path:');
   for (const s of steps) lines.push(`    ${s}`);
   lines.push(`  replay: TROUPE_LIFECYCLE_CASE=${id} (or the option only: '${id}')`);
-  const out = new Error(lines.join('\n'), { cause: error });
+  // Runtime errors name the generated wrapper: the user wants their own module.
+  let text = lines.join('\n');
+  const wrapper = driver.wrapper;
+  if (wrapper !== null) text = text.split(wrapper).join(workerText(driver.worker));
+  const out = new Error(text, { cause: error });
   out.name = 'LifecycleError';
   return out;
 }

@@ -147,9 +147,15 @@ export class UserRunnerDriver implements ModelDriver {
   #timing: Timing | null = null;
   #tasks = 0;
   #facts: CaseFacts | null = null;
+  #wrapper: string | null = null;
 
   constructor(options: DriverOptions) {
     this.#options = options;
+  }
+
+  /** The user's worker module. */
+  get worker(): string | URL {
+    return this.#options.worker;
   }
 
   get troupe(): Troupe | null {
@@ -176,6 +182,11 @@ export class UserRunnerDriver implements ModelDriver {
     return this.#errors;
   }
 
+  /** The generated module around the user's (named in runtime errors instead of theirs). */
+  get wrapper(): string | null {
+    return this.#wrapper;
+  }
+
   get timing(): Timing | null {
     return this.#timing;
   }
@@ -199,6 +210,7 @@ export class UserRunnerDriver implements ModelDriver {
     );
     const instrument = new WorkerInstrument(options.worker, handlers);
     this.#instrument = instrument;
+    this.#wrapper = instrument.file;
     const recorder = new ActorRecorder();
     const troupe = createTroupe({
       inspect: recorder.inspect,
@@ -336,7 +348,7 @@ export class UserRunnerDriver implements ModelDriver {
       // A shutdown that interrupts a start or a restart is forced by design.
       if (report.forced && !deadline && endsServing(path)) {
         problems.push(
-          `the shutdown report says forced: ${forcedParts(report)} (nothing on this path needs forcing)`,
+          `the shutdown report says forced: ${forcedParts(report, timing)} (nothing on this path needs forcing)`,
         );
       }
       for (const r of instrument.reports) {
@@ -375,12 +387,21 @@ function describeRecord(record: ErrorRecord): string {
   return `${record.code} (${record.severity}${where === '' ? '' : `, ${where}`}): ${causeChain(record.error).replace(/^[A-Z_]+: /, '')}`;
 }
 
-function forcedParts(report: ShutdownReport): string {
+function forcedParts(report: ShutdownReport, timing: Timing): string {
   const parts: string[] = [];
-  if (report.resources.forced > 0) parts.push(`${report.resources.forced} resource(s) forced`);
-  if (report.resources.failed > 0) parts.push(`${report.resources.failed} resource(s) failed`);
+  for (const r of report.resources.details) {
+    if (r.outcome === 'forced' || r.outcome === 'failed') {
+      parts.push(`resource ${r.id} ${r.outcome}${r.error === null ? '' : ` (${r.error.message})`}`);
+    }
+  }
   if (report.tasks.aborted > 0) parts.push(`${report.tasks.aborted} task(s) aborted`);
-  return parts.length === 0 ? 'a deadline passed' : parts.join(', ');
+  for (const runner of report.runners) {
+    if (!runner.forced) continue;
+    parts.push(
+      `runner ${runner.id}'s close missed a deadline: a teardown that did not finish within closeTimeoutMs (${timing.closeTimeoutMs} ms), or a thread that did not exit when terminated`,
+    );
+  }
+  return parts.length === 0 ? 'a deadline passed' : parts.join('; ');
 }
 
 export { describeRecord };
