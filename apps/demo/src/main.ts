@@ -3,6 +3,7 @@
 // threads now and then. After DEMO_DURATION_MS (or Ctrl-C) the node shuts
 // down in three phases and prints the report. The process then exits by
 // itself: everything Troupe opened has been closed.
+import { serveInspector } from '@troupe/inspect';
 import { createTroupe, isTroupeError, type Runner, type RunnerSpec } from '@troupe/runtime';
 import { makeColors } from './colors.js';
 import { Dashboard } from './Dashboard.js';
@@ -11,6 +12,7 @@ import { formatReport } from './formatReport.js';
 import { formatTally } from './formatTally.js';
 import { KvCache } from './KvCache.js';
 import { MetricsSink } from './MetricsSink.js';
+import { openLog } from './openLog.js';
 import type { InferenceWorkerData } from './protocol.js';
 import { readConfig, type DemoConfig } from './readConfig.js';
 import { RequestGenerator } from './RequestGenerator.js';
@@ -50,9 +52,12 @@ async function main(): Promise<number> {
   const c = makeColors(config.live);
   const specs = runnerSpecs(config);
 
+  // pino, into a file: lifecycle logs and what the workers write with ctx.log.
+  const logger = openLog(config);
   const troupe = createTroupe({
     signals: ['SIGINT', 'SIGTERM'],
     shutdown: { signalingMs: 1_000, drainingMs: 5_000, closingMs: 3_000 },
+    logger,
   });
   const tally = new RequestTally(specs.map((s) => s.id));
   const dashboard = new Dashboard({
@@ -132,6 +137,16 @@ async function main(): Promise<number> {
   });
 
   try {
+    if (process.argv.includes('--inspect')) {
+      // Never opens a browser: the URL is printed; the shutdown closes the relay.
+      const inspector = await serveInspector(troupe);
+      dashboard.note(
+        `Stately inspector: open ${inspector.url} (every live actor is replayed to each inspector that connects)`,
+      );
+    }
+    if (config.logLevel !== 'silent') {
+      dashboard.note(`logs (${config.logLevel} and above) → ${config.logFile}`);
+    }
     dashboard.note(
       `spawning ${specs.length} runners (${specs.map((s) => `${s.id}×${s.threads}`).join(', ')}); loading models…`,
     );

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isatty } from 'node:tty';
 
 /** Everything the demo can be tuned with (environment variables). */
@@ -17,7 +19,16 @@ export interface DemoConfig {
   readonly tokenMs: number;
   /** Redraw a live dashboard (a TTY), or print a plain line every second (`DEMO_PLAIN=1` forces it). */
   readonly live: boolean;
+  /** The log's pino level (`LOG_LEVEL`, default `info`; `silent` writes none). */
+  readonly logLevel: LogLevel;
+  /** Where the log goes, as JSON lines (`DEMO_LOG_FILE`, default `<tmpdir>/troupe-demo.log`): the dashboard owns the terminal. */
+  readonly logFile: string;
 }
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** A pino level, or `silent`. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const MAX_DURATION_MS = 50_000;
 
@@ -40,6 +51,11 @@ export function readConfig(
       terminal.columns > 0 &&
       env.DEMO_PLAIN !== '1' &&
       env.CI === undefined,
+    logLevel: LOG_LEVELS.find((level) => level === env.LOG_LEVEL?.trim().toLowerCase()) ?? 'info',
+    logFile:
+      env.DEMO_LOG_FILE === undefined || env.DEMO_LOG_FILE.trim() === ''
+        ? join(tmpdir(), 'troupe-demo.log')
+        : env.DEMO_LOG_FILE,
   };
 }
 

@@ -78,11 +78,14 @@ async function generate(
     const pace = ctx.shutdownSignal.aborted ? config.tokenMs / 2 : config.tokenMs;
     await sleep(pace * (0.6 + Math.random() * 0.8), ctx.signal);
   }
-  return { tokens: request.tokens, ms: Math.round(performance.now() - started) };
+  const ms = Math.round(performance.now() - started);
+  // To the troupe's logger in the main thread, with runnerId, threadId and taskId.
+  ctx.log.debug({ tokens: request.tokens, ms }, 'generated');
+  return { tokens: request.tokens, ms };
 }
 
 export default defineRunner({
-  async setup() {
+  async setup(ctx) {
     const started = performance.now();
     const weights = new Float32Array(config.modelFloats);
     fillWeights(weights);
@@ -90,9 +93,14 @@ export default defineRunner({
     const left = config.loadMs - (performance.now() - started);
     if (left > 0) await sleep(left);
     model = weights;
+    ctx.log.info(
+      { floats: weights.length, ms: Math.round(performance.now() - started) },
+      'model loaded',
+    );
   },
-  teardown() {
+  teardown(ctx) {
     model = null;
+    ctx.log.info({}, 'model unloaded');
   },
   handlers: { generate },
 });

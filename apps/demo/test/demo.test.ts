@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from './runDemo.js';
 
@@ -30,6 +33,57 @@ describe('the built demo (node dist/main.js)', () => {
     expect(run.stdout).not.toContain('mismatches');
     expect(run.stderr).toBe('');
   });
+
+  it('writes pino JSON lines to DEMO_LOG_FILE at LOG_LEVEL: lifecycle, transitions, ctx.log with task ids', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-demo-log-'));
+    try {
+      const file = join(dir, 'demo.log');
+      const run = await runDemo({
+        DEMO_DURATION_MS: '1500',
+        LOG_LEVEL: 'debug',
+        DEMO_LOG_FILE: file,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain(`logs (debug and above) → ${file}`);
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const byMsg = (msg: string) => lines.filter((line) => line.msg === msg);
+      // setup's ctx.log, from every thread of every runner (pino: 30 info, 20 debug).
+      const loaded = byMsg('model loaded');
+      expect(new Set(loaded.map((line) => line.runnerId))).toEqual(
+        new Set(['llm-0', 'llm-1', 'llm-flaky']),
+      );
+      for (const line of loaded) {
+        expect(line).toMatchObject({ level: 30, threadId: expect.any(Number) as unknown });
+      }
+      expect(byMsg('generated')[0]).toMatchObject({
+        level: 20,
+        taskId: expect.stringMatching(/^llm-/) as unknown,
+      });
+      expect(byMsg('runner ready').map((line) => line.runnerId)).toEqual(
+        expect.arrayContaining(['llm-0', 'llm-1', 'llm-flaky']),
+      );
+      expect(byMsg('shutdown phase done').map((line) => line.phase)).toEqual([
+        'signaling',
+        'draining',
+        'closing',
+      ]);
+      expect(byMsg('runner state').length).toBeGreaterThan(10);
+      expect(byMsg('resource state').some((line) => line.resourceId === 'kv-cache')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--inspect serves the Stately inspector on loopback, prints its URL, opens no browser, and still exits 0 by itself', async () => {
+    const run = await runDemo({ DEMO_DURATION_MS: '1500' }, { args: ['--inspect'] });
+    expect(run.signal, run.stderr).toBeNull();
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/Stately inspector: open http:\/\/127\.0\.0\.1:\d+\//);
+  }, 60_000);
 
   it('shuts down gracefully on SIGINT (Ctrl-C) and exits 0', async () => {
     let sent = false;

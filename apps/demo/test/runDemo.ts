@@ -23,6 +23,8 @@ export function runDemo(
   env: Record<string, string>,
   options: {
     readonly deadlineMs?: number;
+    /** Command-line arguments (`npm start -- <args>`). */
+    readonly args?: readonly string[];
     readonly onOutput?: (stdout: string, child: { kill(signal: NodeJS.Signals): boolean }) => void;
   } = {},
 ): Promise<DemoRun> {
@@ -36,7 +38,7 @@ export function runDemo(
   const started = performance.now();
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.DEMO_PLAIN;
-  const child = spawn(process.execPath, [DEMO_MAIN], {
+  const child = spawn(process.execPath, [DEMO_MAIN, ...(options.args ?? [])], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

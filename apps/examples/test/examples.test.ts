@@ -2,8 +2,11 @@
 // README shows each example verbatim, so the docs cannot drift.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createTroupe } from '@troupe/runtime';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -16,10 +19,21 @@ const source = (name: string): string =>
   ).trim();
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
-async function output(name: string): Promise<string> {
-  const { stdout, stderr } = await run(process.execPath, [dist(name)], { timeout: 20_000 });
+async function output(name: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout, stderr } = await run(process.execPath, [dist(name)], {
+    timeout: 20_000,
+    env: { ...process.env, ...env },
+  });
   expect(stderr).toBe('');
   return stdout;
+}
+
+/** pino's JSON lines, parsed. */
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('README examples', () => {
@@ -33,9 +47,21 @@ describe('README examples', () => {
     'supervision',
     'flaky-worker',
     'gated-shutdown',
+    'logging',
+    'logging-worker',
+    'inspect',
     'lifecycle.test',
   ])('the README shows %s.ts verbatim', (name) => {
     expect(readme).toContain(source(name));
+  });
+
+  it('inspect serves the inspector on loopback, a late observer sees every live actor, and it exits by itself', async () => {
+    const lines = (await output('inspect')).trim().split('\n');
+    expect(lines[0]).toMatch(/^inspector: open http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(lines[1]).toBe('49');
+    expect(lines[2]).toMatch(
+      /^channel:math\/\d+ channel:math\/\d+ resource:inspector resource:math resource:math\/thread-\d+ resource:math\/thread-\d+\/channel resource:math\/thread-\d+ resource:math\/thread-\d+\/channel runner:math shutdown supervisor$/,
+    );
   });
 
   it('quickstart prints results and a clean report', async () => {
@@ -85,6 +111,89 @@ describe('README examples', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('logging: pino JSON lines (not a terminal), ctx.log with its task, startup and shutdown at info', async () => {
+    const lines = jsonLines(await output('logging', { LOG_LEVEL: 'info' }));
+    const byMsg = (msg: string) => lines.filter((line) => line.msg === msg);
+    // pino's levels: 30 info, 40 warn. Every record carries the node's id.
+    for (const line of lines) expect(line).toMatchObject({ nodeId: 'node-a' });
+    expect(lines.map((line) => line.level as number).every((level) => level >= 30)).toBe(true);
+    const [loaded] = byMsg('model loaded');
+    expect(loaded).toMatchObject({ level: 30, runnerId: 'summarizer', vocabulary: 7 });
+    expect(loaded).not.toHaveProperty('taskId');
+    expect(byMsg('long input')).toEqual([
+      expect.objectContaining({
+        level: 40,
+        runnerId: 'summarizer',
+        threadId: loaded?.threadId,
+        taskId: 'summarizer#1',
+        words: 7,
+      }),
+    ]);
+    expect(byMsg('runner ready')).toEqual([
+      expect.objectContaining({ level: 30, threads: 1, durationMs: expect.any(Number) as unknown }),
+    ]);
+    expect(
+      byMsg('shutdown phase done').map((line) => [line.phase, typeof line.durationMs]),
+    ).toEqual([
+      ['signaling', 'number'],
+      ['draining', 'number'],
+      ['closing', 'number'],
+    ]);
+    expect(byMsg('counted')).toEqual([]); // debug: below LOG_LEVEL, dropped in the thread
+  });
+
+  it('logging at LOG_LEVEL=debug: every transition of every actor, once, with its ids', async () => {
+    const lines = jsonLines(await output('logging', { LOG_LEVEL: 'debug' }));
+    expect(lines.filter((line) => line.msg === 'counted')).toEqual([
+      expect.objectContaining({ level: 20, taskId: 'summarizer#1', words: 7 }),
+    ]);
+    const transitions = lines.filter((line) => line.state !== undefined);
+    const kinds = new Set(transitions.map((line) => line.msg));
+    for (const kind of ['runner state', 'channel state', 'resource state', 'shutdown state']) {
+      expect(kinds).toContain(kind);
+    }
+    for (const line of transitions) {
+      expect(line).toMatchObject({ level: 20, event: expect.any(String) as unknown });
+      expect(line.state).not.toBe(line.previous);
+    }
+    expect(transitions.find((line) => line.msg === 'runner state')).toMatchObject({
+      runnerId: 'summarizer',
+      previous: null,
+      event: 'xstate.init',
+    });
+  });
+
+  it('a pino instance works unchanged, writing to any stream', async () => {
+    let text = '';
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const troupe = createTroupe({ nodeId: 'in-process', logger: pino({ level: 'trace' }, stream) });
+    troupe.resources.register({ id: 'db', close: () => {} });
+    const runner = await troupe.spawnRunner({
+      id: 'words',
+      worker: new URL('../dist/logging-worker.js', import.meta.url),
+      threads: 1,
+    });
+    expect(await runner.run('one two', { handler: 'summarize' })).toBe(2);
+    await troupe.shutdown();
+    const lines = jsonLines(text);
+    expect(lines.find((line) => line.msg === 'counted')).toMatchObject({
+      level: 20,
+      nodeId: 'in-process',
+      runnerId: 'words',
+      taskId: 'words#1',
+    });
+    expect(lines.filter((line) => line.resourceId === 'db').map((line) => line.state)).toEqual([
+      'open',
+      'closing',
+      'closed',
+    ]);
   });
 
   it('errors prints typed codes', async () => {

@@ -20,9 +20,9 @@ import {
   type ProbeTarget,
 } from './health/HealthMonitor.js';
 import type { ActorView } from './inspection/ActorView.js';
+import { InspectionHub } from './inspection/InspectionHub.js';
 import type { InspectOption } from './inspection/InspectOption.js';
-import { safeObserver } from './inspection/safeObserver.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, toLogger, type Logger } from './logger.js';
 import { parseWith } from './options/parse.js';
 import { createThreadPool } from './pool/ThreadPool.js';
 import { resolveRunnerSpec } from './options/resolveRunnerSpec.js';
@@ -65,7 +65,7 @@ export class Troupe {
   readonly nodeId: string;
   readonly #options: ReturnType<typeof parseTroupeOptions>;
   readonly #logger: Logger;
-  readonly #inspect: InspectOption | undefined;
+  readonly #inspect: InspectionHub;
   readonly #events: TroupeEmitter<TroupeEvents>;
   readonly #runners = new Map<string, Live>();
   /** Failed runners, reported by health (and the shutdown report) until their id is spawned again. */
@@ -97,13 +97,14 @@ export class Troupe {
     const resolved = parseTroupeOptions(options);
     this.#options = resolved;
     this.nodeId = resolved.nodeId ?? createNodeId();
-    this.#logger = resolved.logger ?? silentLogger;
-    this.#inspect =
-      resolved.inspect === undefined
-        ? undefined
-        : safeObserver(resolved.inspect, (error) => {
-            this.#listenerFailed(error, 'inspect', {});
-          });
+    // Every record carries the node's id; each actor's child adds its own.
+    this.#logger = toLogger(resolved.logger ?? silentLogger).child({ nodeId: this.nodeId });
+    this.#inspect = new InspectionHub({
+      initial: resolved.inspect,
+      onError: (error) => {
+        this.#listenerFailed(error, 'inspect', {});
+      },
+    });
     this.#nextRunnerId = idSequence(`${this.nodeId}/runner`);
     this.#startGate = new StartGate(
       resolved.maxConcurrentStarts ?? Math.max(4, availableParallelism() * 4),
@@ -140,6 +141,7 @@ export class Troupe {
     this.#supervisor = new Supervisor({
       escalation: resolved.errors.escalation,
       recovery: resolved.health.recovery,
+      logger: this.#logger.child({ component: 'supervisor' }),
       inspect: this.#inspect,
       onError: (error) => {
         this.#reportError(error, { component: 'supervisor', operation: 'actor' });
@@ -170,7 +172,7 @@ export class Troupe {
     });
     this.#resources = new ResourceManager({
       logger: this.#logger,
-      ...(this.#inspect === undefined ? {} : { inspect: this.#inspect }),
+      inspect: this.#inspect,
       isReserved: (id) => this.#runners.has(id),
       onError: (error) => {
         this.#reportError(error, { component: 'resources', operation: 'open' });
@@ -190,6 +192,7 @@ export class Troupe {
     const { signalingMs, drainingMs, closingMs, forceMs } = resolved.shutdown;
     this.#coordinator = new ShutdownCoordinator({
       deadlines: { signalingMs, drainingMs, closingMs, forceMs },
+      logger: this.#logger.child({ component: 'shutdown' }),
       inspect: this.#inspect,
       work: {
         signal: () => this.#signalPhase(),
@@ -199,7 +202,6 @@ export class Troupe {
         forceClose: () => this.#forceClosePhase(),
       },
       onPhase: (phase, previous) => {
-        this.#logger.info({ nodeId: this.nodeId, phase, previous }, 'shutdown phase');
         this.#events.emit('shutdown:phase', {
           phase,
           previous,
@@ -282,6 +284,29 @@ export class Troupe {
       this.#signalHandlers.set(signal, handler);
       process.on(signal, handler);
     }
+  }
+
+  /**
+   * Watches every actor of this troupe, from now on, as XState inspection
+   * events: first, for each live actor (runners, their thread channels and
+   * invoked actors, resources, the shutdown coordinator, the supervisor),
+   * an `@xstate.actor` event (its `actorRef`, whose `logic` is the machine
+   * with its definition) and its current `@xstate.snapshot` (event
+   * `troupe.inspect.replay`), then every event as it happens. Events are
+   * delivered on the next turn, never inside an actor's step: an observer
+   * that is slow or throws cannot slow or break the troupe (one that falls
+   * 50,000 events behind gets the current state again instead). Costs
+   * nothing while no one watches. Returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * const stop = troupe.inspect((event) => {
+   *   if (event.type === '@xstate.snapshot') console.log(event.actorRef.id, event.snapshot);
+   * });
+   * ```
+   */
+  inspect(observer: InspectOption): () => void {
+    return this.#inspect.subscribe(observer);
   }
 
   /** The shutdown phase: `running`, `signaling`, `draining`, `closing` or `stopped`. */

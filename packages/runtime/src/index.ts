@@ -46,7 +46,14 @@ export type {
 } from './health/HealthMonitor.js';
 export type { ActorView } from './inspection/ActorView.js';
 export type { InspectOption } from './inspection/InspectOption.js';
-export { silentLogger, type Logger } from './logger.js';
+export {
+  LOG_LEVELS,
+  silentLogger,
+  type LogFn,
+  type LogLevel,
+  type Logger,
+  type LoggerLike,
+} from './logger.js';
 export {
   ChannelClosedError,
   DataCloneError,

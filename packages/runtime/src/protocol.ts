@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorData } from '@troupe/core/errors';
+import type { LogLevel } from './logger.js';
 
 // What crosses the thread boundary between a runner and its threads. Keys
 // are plain strings (symbols do not survive structured cloning), prefixed so
@@ -21,6 +22,8 @@ export interface WorkerBoot {
   readonly runnerId: string;
   readonly moduleUrl: string;
   readonly userData: unknown;
+  /** The lowest level the runner's logger writes: `ctx.log` drops what is below (all of it when 'silent'). */
+  readonly logLevel: LogLevel | 'silent';
 }
 
 /** The two shapes of worker module Troupe accepts. */
@@ -34,6 +37,8 @@ export interface HelloMessage {
     readonly error: ErrorData | null;
     readonly kind: WorkerModuleKind;
     readonly handlers: readonly string[];
+    /** What `setup` wrote with `ctx.log`: logged before the thread counts as up. */
+    readonly logs?: readonly LogRecord[];
   };
   readonly control: MessagePort;
   readonly events: MessagePort;
@@ -60,9 +65,36 @@ export interface ControlApi {
   teardown(): Promise<void>;
 }
 
+/**
+ * One `ctx.log` record as it crosses: level, the task's sequence number
+ * (null: setup or teardown), the fields, the message, and the fields that
+ * held an Error (sent as ErrorData, rebuilt on arrival).
+ */
+export type LogRecord = readonly [
+  level: LogLevel,
+  seq: number | null,
+  fields: Record<string, unknown>,
+  msg: string | undefined,
+  errorKeys: readonly string[] | null,
+];
+
 /** The API the main thread exposes on each thread's events port (thread → main calls). */
 export interface EventsApi {
   emit(seq: number, event: unknown): void;
+  /** Answers once the messages posted before it on this port were handled (a teardown's log records). */
+  sync(): void;
+}
+
+/** Key of a batch of `ctx.log` records a thread posts on its events port (no Comlink, no reply). */
+export const kLogKey = '__troupe_log';
+
+/** `ctx.log` records, batched per turn of the thread's event loop. */
+export interface LogMessage {
+  readonly [kLogKey]: readonly LogRecord[];
+}
+
+export function isLogMessage(message: unknown): message is LogMessage {
+  return typeof message === 'object' && message !== null && kLogKey in message;
 }
 
 /** Posted by a thread from `uncaughtExceptionMonitor`, just before it dies. */

@@ -206,21 +206,45 @@ describe('ErrorHandler stats', () => {
 });
 
 describe('ErrorHandler report()', () => {
-  it('logs each record once, at the level of its severity, with its code', () => {
+  it('logs each record once: warn for LOW and MEDIUM, error for HIGH and CRITICAL, with code, severity and action', () => {
     const { errors, logger } = handler();
     errors.report(new ShutdownInProgressError('refused'), ctx('troupe'));
     errors.report(new QueueFullError('full'), ctx('runner'));
     errors.report(new ResourceCloseFailedError('db failed'), ctx('resources'));
-    errors.report(new RestartLimitError('gave up'), ctx('runner'));
-    for (const [level, code, message] of [
-      [logger.debug, 'ERR_SHUTDOWN_IN_PROGRESS', 'refused'],
-      [logger.info, 'ERR_QUEUE_FULL', 'full'],
-      [logger.warn, 'ERR_RESOURCE_CLOSE_FAILED', 'db failed'],
-      [logger.error, 'ERR_RESTART_LIMIT', 'gave up'],
-    ] as const) {
-      expect(level).toHaveBeenCalledTimes(1);
-      expect(level).toHaveBeenCalledWith(expect.objectContaining({ code }), message);
-    }
+    errors.report(new RestartLimitError('gave up'), ctx('runner', { runnerId: 'r1' }));
+    expect(logger.records.map((r) => [r.level, r.msg, r.fields.severity, r.fields.action])).toEqual(
+      [
+        ['warn', 'refused', 'LOW', 'SKIP'],
+        ['warn', 'full', 'MEDIUM', 'RETRY'],
+        ['error', 'db failed', 'HIGH', 'FORCE_CLEANUP'],
+        ['error', 'gave up', 'CRITICAL', 'ESCALATE'],
+      ],
+    );
+    expect(logger.records.map((r) => r.fields.code)).toEqual([
+      'ERR_SHUTDOWN_IN_PROGRESS',
+      'ERR_QUEUE_FULL',
+      'ERR_RESOURCE_CLOSE_FAILED',
+      'ERR_RESTART_LIMIT',
+    ]);
+    // The record's id, its context, the error; the ids in the context at the top, as bindings are.
+    expect(logger.records[3]?.fields).toMatchObject({
+      errorId: 4,
+      runnerId: 'r1',
+      context: expect.objectContaining({ component: 'runner', runnerId: 'r1' }) as unknown,
+      err: expect.objectContaining({ code: 'ERR_RESTART_LIMIT' }) as unknown,
+    });
+    expect(logger.debug).not.toHaveBeenCalled();
+    expect(logger.info).not.toHaveBeenCalled();
+  });
+
+  it('a logger that throws does not throw out of report(): the record is kept and emitted', () => {
+    const { errors, logger, emitted } = handler();
+    logger.warn.mockImplementation(() => {
+      throw new Error('logger broke');
+    });
+    expect(() => errors.report(new TaskTimeoutError('slow'), ctx('tasks'))).not.toThrow();
+    expect(emitted).toHaveLength(1);
+    expect(errors.recent()).toHaveLength(1);
   });
 
   it('emits the record it returns, stamped with an id, the time and the phase', () => {
@@ -329,7 +353,7 @@ describe('ErrorHandler report()', () => {
     expect(record?.message).toBe('original');
     expect(errors.recent()).toHaveLength(1);
     expect(errors.stats().total).toBe(1);
-    expect(logger.info).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
     expect(logger.error).toHaveBeenCalledTimes(1);
     expect(logger.error).toHaveBeenCalledWith(
       { err: expect.objectContaining({ message: 'listener broke' }) as unknown },

@@ -22,7 +22,7 @@ import { ErrorHandler, type ErrorRecord } from '../src/errors/ErrorHandler.js';
 import { untilSnapshot } from '../src/inspection/untilSnapshot.js';
 import { resolveRunnerSpec } from '../src/options/resolveRunnerSpec.js';
 import type { RunnerSpec } from '../src/options/TroupeOptions.js';
-import { kDispatchName, type TaskEnvelope } from '../src/protocol.js';
+import { kDispatchName, kLogKey, type TaskEnvelope } from '../src/protocol.js';
 import { ResourceManager, type ResourceCloseRecord } from '../src/resources/ResourceManager.js';
 import type { Runner } from '../src/runner/Runner.js';
 import { runnerFacade } from '../src/runner/RunnerHandle.js';
@@ -30,7 +30,13 @@ import { RunnerCore } from '../src/runner/RunnerCore.js';
 import type { RunnerHost } from '../src/runner/RunnerHost.js';
 import { StartGate } from '../src/startup/StartGate.js';
 import { FakePool, type FakeThread } from './fakePool.js';
-import { deferred, recordingLogger, rejectionOf, settleState } from './support.js';
+import {
+  deferred,
+  recordingLogger,
+  rejectionOf,
+  settleState,
+  type RecordingLogger,
+} from './support.js';
 
 // The spec's worker must exist on disk (startPool checks it); the fake pool never loads it.
 const WORKER = fileURLToPath(new URL('../src/index.ts', import.meta.url));
@@ -40,6 +46,8 @@ interface Harness {
   readonly runner: Runner;
   readonly resources: ResourceManager;
   readonly errors: ErrorHandler;
+  /** The host's logger: every record of the runner, its threads and channels. */
+  readonly logger: RecordingLogger;
   /** host.emitState calls, in order. */
   readonly states: [RunnerState, RunnerState | null][];
   readonly closeFailures: ResourceCloseRecord[];
@@ -138,6 +146,7 @@ function harness(spec: Partial<RunnerSpec> = {}): Harness {
     runner: runnerFacade(core),
     resources,
     errors,
+    logger,
     states,
     closeFailures,
     listenerFailures,
@@ -199,6 +208,8 @@ describe('RunnerCore start', () => {
         runnerId: 'r1',
         moduleUrl: h.core.moduleUrl,
         userData: undefined,
+        // The recording logger cannot tell its level: ctx.log sends everything.
+        logLevel: 'trace',
       },
     });
     const a = pool.startThread({ handlers: ['default', 'gen'] });
@@ -914,6 +925,98 @@ describe('RunnerCore failures', () => {
     expect(h.core.failure()).toMatchObject({
       code: 'ERR_RESTART_LIMIT',
       cause: { code: 'ERR_THREAD_STARTUP' },
+    });
+  });
+});
+
+describe('RunnerCore logs', () => {
+  it('every transition of the runner and of its channels once at debug, with its ids and the event', async () => {
+    const h = harness();
+    const { threads } = await serving(h);
+    await h.runner.stop();
+    const runner = h.logger.records.filter((r) => r.msg === 'runner state');
+    expect(runner.length).toBeGreaterThan(3);
+    expect(runner[0]?.fields).toMatchObject({ previous: null, event: 'xstate.init' });
+    runner.forEach((record, i) => {
+      expect(record.level).toBe('debug');
+      expect(record.fields).toMatchObject({ runnerId: 'r1', event: expect.any(String) as unknown });
+      // A chain: each record starts where the one before ended, and moves.
+      if (i > 0) expect(record.fields.previous).toBe(runner[i - 1]?.fields.state);
+      expect(record.fields.state).not.toBe(record.fields.previous);
+    });
+    expect(runner.map((r) => r.fields.state)).toContain('stopped');
+    expect(runner.some((r) => String(r.fields.state).startsWith('running'))).toBe(true);
+    for (const thread of threads) {
+      const channel = h.logger.records.filter(
+        (r) => r.msg === 'channel state' && r.fields.threadId === thread.threadId,
+      );
+      // Its peer went with the pool: open, then closed (no closing without a peer).
+      expect(channel.map((r) => [r.fields.previous, r.fields.state, r.fields.event])).toEqual([
+        [null, 'open', 'xstate.init'],
+        ['open', 'closed', 'troupe.channel.peerGone'],
+      ]);
+      expect(channel[0]?.fields).toMatchObject({
+        runnerId: 'r1',
+        channelId: `r1/${thread.threadId}`,
+        event: 'xstate.init',
+      });
+    }
+    // Its thread resources are resources too: logged with their resourceId.
+    const resources = h.logger.records.filter((r) => r.msg === 'resource state');
+    expect(resources.map((r) => r.fields.resourceId)).toContain(
+      `r1/thread-${threads[0]?.threadId}`,
+    );
+  });
+
+  it('startup at info once every thread is up: threads and durationMs', async () => {
+    const h = harness();
+    await serving(h);
+    const ready = h.logger.records.filter((r) => r.msg === 'runner ready');
+    expect(ready).toHaveLength(1);
+    expect(ready[0]).toMatchObject({
+      level: 'info',
+      fields: { runnerId: 'r1', threads: 2, durationMs: expect.any(Number) as unknown },
+    });
+    expect(ready[0]?.fields.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("a thread's ctx.log records reach the runner's logger with runnerId, threadId and taskId", async () => {
+    const h = harness();
+    const { threads } = await serving(h);
+    const thread = threads[0]!;
+    thread.postEvent({
+      [kLogKey]: [
+        ['info', 5, { tokens: 7 }, 'generated', null],
+        [
+          'error',
+          null,
+          {
+            err: toErrorData(
+              new RunnerStoppedError('setup broke', { context: { runnerId: 'r1' } }),
+            ),
+          },
+          'setup failed',
+          ['err'],
+        ],
+        ['trace', 6, { n: 1 }, undefined, null],
+      ],
+    });
+    // Answered once what was posted before it on the port was handled.
+    await thread.events.sync();
+    const info = h.logger.records.find((r) => r.msg === 'generated');
+    expect(info).toMatchObject({
+      level: 'info',
+      fields: { runnerId: 'r1', threadId: thread.threadId, taskId: 'r1#5', tokens: 7 },
+    });
+    const failed = h.logger.records.find((r) => r.msg === 'setup failed');
+    expect(failed?.level).toBe('error');
+    expect(failed?.fields).not.toHaveProperty('taskId');
+    // Rebuilt with its class and code.
+    expect(failed?.fields.err).toBeInstanceOf(RunnerStoppedError);
+    expect(h.logger.records.find((r) => r.fields.n === 1)).toMatchObject({
+      level: 'trace',
+      msg: undefined,
+      fields: { taskId: 'r1#6' },
     });
   });
 });

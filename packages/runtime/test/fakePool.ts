@@ -123,6 +123,11 @@ export class FakeThread {
     };
   }
 
+  /** Posts on the events port without Comlink (as ctx.log's batches go). */
+  postEvent(message: unknown): void {
+    this.#eventsChannel.port1.postMessage(message);
+  }
+
   /** The thread is gone: its end of the ports closes, as a dead thread's does. */
   markExited(): void {
     this.exited = true;

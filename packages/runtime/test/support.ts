@@ -1,7 +1,7 @@
 // Shared helpers of the runtime unit tests: deferreds the test settles,
 // a real-timer sleep, a recording logger, and a settle-state probe.
 import { vi, type Mock } from 'vitest';
-import type { Logger } from '../src/logger.js';
+import { LOG_LEVELS, type LogFn, type LogLevel, type Logger } from '../src/logger.js';
 
 export interface Deferred<T> {
   readonly promise: Promise<T>;
@@ -24,16 +24,54 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export type RecordingLogger = { [K in keyof Logger]: Mock<Logger[K]> };
+/** One record a {@link recordingLogger} (or one of its children) received, bindings merged in. */
+export interface LogEntry {
+  readonly level: LogLevel;
+  readonly fields: Record<string, unknown>;
+  readonly msg: string | undefined;
+}
 
-/** A logger whose methods are spies. */
+export type RecordingLogger = { [K in LogLevel]: Mock<LogFn> } & {
+  readonly child: Mock<Logger['child']>;
+  /** Every record, children's included, in order, with their bindings merged in. */
+  readonly records: LogEntry[];
+};
+
+/**
+ * A logger whose level methods are spies (a child calls its parent's with
+ * its bindings merged into the fields), and which keeps every record.
+ */
 export function recordingLogger(): RecordingLogger {
-  return {
-    debug: vi.fn<Logger['debug']>(),
-    info: vi.fn<Logger['info']>(),
-    warn: vi.fn<Logger['warn']>(),
-    error: vi.fn<Logger['error']>(),
+  const records: LogEntry[] = [];
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const levels = Object.fromEntries(
+      LOG_LEVELS.map((level) => [
+        level,
+        (obj: object, msg?: string) => {
+          root[level]({ ...bindings, ...obj }, msg);
+        },
+      ]),
+    ) as Record<LogLevel, LogFn>;
+    return {
+      ...levels,
+      child: (more) => make({ ...bindings, ...more }),
+      // A test may give the root a level check: children follow it.
+      isLevelEnabled: (level) => (root as Logger).isLevelEnabled?.(level) ?? true,
+    };
   };
+  const root = {
+    ...(Object.fromEntries(
+      LOG_LEVELS.map((level) => [
+        level,
+        vi.fn<LogFn>((obj, msg) => {
+          records.push({ level, fields: { ...obj }, msg });
+        }),
+      ]),
+    ) as { [K in LogLevel]: Mock<LogFn> }),
+    child: vi.fn<Logger['child']>((bindings) => make(bindings)),
+    records,
+  };
+  return root;
 }
 
 /**

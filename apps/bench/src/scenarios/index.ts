@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { inspection } from './inspection.js';
 import { memory } from './memory.js';
 import { messaging } from './messaging.js';
 import { resources } from './resources.js';
@@ -14,4 +15,5 @@ export const scenarios: readonly Scenario[] = [
   shutdown,
   resources,
   memory,
+  inspection,
 ];

@@ -1,5 +1,11 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { ErrorData } from '../errors/errorData.js';
+import {
+  internalEventsOf,
+  type ActorDoneEvent,
+  type ActorErrorEvent,
+  type AfterEvent,
+} from './internalEvents.js';
 
 /** Input of {@link channelMachine}. */
 export interface ChannelMachineInput {
@@ -27,6 +33,20 @@ export type ChannelEvent =
   /** The port closed or the peer thread exited. */
   | { readonly type: 'troupe.channel.peerGone'; readonly reason: ErrorData };
 
+/**
+ * Events XState sends {@link channelMachine} on behalf of its actors and
+ * delays: what a model of the machine needs besides {@link ChannelEvent} to
+ * take every `onDone`, `onError` and `after` transition
+ * ({@link channelInternalEvents} lists them).
+ */
+export type ChannelInternalEvent =
+  | ActorDoneEvent<'0.channel.closing'>
+  | ActorErrorEvent<'0.channel.closing'>
+  | AfterEvent<'closeTimeout', 'channel.closing'>;
+
+/** Every event {@link channelMachine} reacts to: its event type, and what a model sends. */
+export type ChannelModelEvent = ChannelEvent | ChannelInternalEvent;
+
 /** The flat state names of {@link channelMachine}. */
 export type ChannelState = 'open' | 'closing' | 'closed';
 
@@ -47,7 +67,7 @@ export type ChannelState = 'open' | 'closing' | 'closed';
 export const channelMachine = setup({
   types: {
     context: {} as ChannelContext,
-    events: {} as ChannelEvent,
+    events: {} as ChannelModelEvent,
     input: {} as ChannelMachineInput,
   },
   actors: {
@@ -92,3 +112,12 @@ export const channelMachine = setup({
     },
   },
 });
+
+/**
+ * The internal events of {@link channelMachine} ({@link ChannelInternalEvent}),
+ * read from its definition: one `{ type }` per `onDone`, `onError` and
+ * `after` it reacts to, for the `events` of a model.
+ */
+export const channelInternalEvents: readonly ChannelInternalEvent[] = Object.freeze(
+  internalEventsOf(channelMachine),
+);

@@ -1,6 +1,7 @@
 import { assign, cancel, raise, setup } from 'xstate';
 import { ErrorCodes } from '../errors/codes.js';
 import { toErrorData, troupeErrorData, type ErrorData } from '../errors/errorData.js';
+import { internalEventsOf } from './internalEvents.js';
 
 /** Input of {@link resourceMachine}. */
 export interface ResourceMachineInput {
@@ -38,6 +39,19 @@ export type ResourceEvent =
   | { readonly type: 'troupe.resource.closeFailed'; readonly error: unknown }
   /** `closeTimeoutMs` passed since `closing` was entered (sent by `armCloseDeadline`). */
   | { readonly type: 'troupe.resource.closeTimeout' };
+
+/**
+ * {@link resourceMachine} invokes no actor and has no `after`, so XState sends
+ * it no event of its own (its close deadline is `troupe.resource.closeTimeout`,
+ * a {@link ResourceEvent}). Declared for symmetry with the other machines.
+ */
+export type ResourceInternalEvent = never;
+
+/**
+ * Every event {@link resourceMachine} reacts to: its event type, and what a model
+ * sends. Its {@link ResourceEvent}s only, as it has no internal events.
+ */
+export type ResourceModelEvent = ResourceEvent;
 
 /** How a resource ended. */
 export type ResourceOutcome = 'closed' | 'failed' | 'forced';
@@ -164,3 +178,11 @@ export const resourceMachine = setup({
     forced: { type: 'final', entry: assign({ outcome: 'forced' as const }) },
   },
 });
+
+/**
+ * The internal events of {@link resourceMachine}, read from its definition:
+ * none (see {@link ResourceInternalEvent}).
+ */
+export const resourceInternalEvents: readonly ResourceInternalEvent[] = Object.freeze(
+  internalEventsOf(resourceMachine) as ResourceInternalEvent[],
+);

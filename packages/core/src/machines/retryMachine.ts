@@ -2,6 +2,12 @@ import { and, assign, fromPromise, setup } from 'xstate';
 import { fullJitterDelay, type BackoffOptions } from '../backoff.js';
 import { toErrorData, type ErrorData } from '../errors/errorData.js';
 import { randomSeed, seededDraw } from '../prng.js';
+import {
+  internalEventsOf,
+  type ActorDoneEvent,
+  type ActorErrorEvent,
+  type AfterEvent,
+} from './internalEvents.js';
 
 /** Input of {@link retryMachine}. */
 export interface RetryMachineInput {
@@ -35,6 +41,20 @@ export const RetryEventTypes = { cancel: 'troupe.retry.cancel' } as const;
 
 /** Events {@link retryMachine} accepts. */
 export type RetryEvent = { readonly type: 'troupe.retry.cancel'; readonly reason?: unknown };
+
+/**
+ * Events XState sends {@link retryMachine} on behalf of its actors and
+ * delays: what a model of the machine needs besides {@link RetryEvent} to
+ * take every `onDone`, `onError` and `after` transition
+ * ({@link retryInternalEvents} lists them).
+ */
+export type RetryInternalEvent =
+  | ActorDoneEvent<'0.retry.attempting'>
+  | ActorErrorEvent<'0.retry.attempting'>
+  | AfterEvent<'retryDelay', 'retry.waiting'>;
+
+/** Every event {@link retryMachine} reacts to: its event type, and what a model sends. */
+export type RetryModelEvent = RetryEvent | RetryInternalEvent;
 
 /** How a retried operation ended. */
 export type RetryOutcome = 'succeeded' | 'exhausted' | 'rejected' | 'cancelled';
@@ -80,7 +100,7 @@ export function retryDelay(context: Pick<RetryContext, 'attempt' | 'backoff' | '
 export const retryMachine = setup({
   types: {
     context: {} as RetryContext,
-    events: {} as RetryEvent,
+    events: {} as RetryModelEvent,
     input: {} as RetryMachineInput,
     output: {} as RetryOutput,
   },
@@ -100,7 +120,9 @@ export const retryMachine = setup({
       return { errors: [...context.errors, toErrorData(error)], lastError: error };
     }),
     recordValue: assign(({ event }) => ({ value: (event as { output?: unknown }).output })),
-    recordCancel: assign(({ event }) => ({ cancelReason: event.reason })),
+    recordCancel: assign(({ event }) =>
+      event.type === 'troupe.retry.cancel' ? { cancelReason: event.reason } : {},
+    ),
   },
   delays: {
     retryDelay: ({ context }) => retryDelay(context),
@@ -160,3 +182,12 @@ export const retryMachine = setup({
     cancelled: { type: 'final', entry: assign({ outcome: 'cancelled' as const }) },
   },
 });
+
+/**
+ * The internal events of {@link retryMachine} ({@link RetryInternalEvent}),
+ * read from its definition: one `{ type }` per `onDone`, `onError` and
+ * `after` it reacts to, for the `events` of a model.
+ */
+export const retryInternalEvents: readonly RetryInternalEvent[] = Object.freeze(
+  internalEventsOf(retryMachine),
+);

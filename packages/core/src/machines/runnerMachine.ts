@@ -4,6 +4,12 @@ import { ErrorCodes } from '../errors/codes.js';
 import { toErrorData, troupeErrorData, type ErrorData } from '../errors/errorData.js';
 import { randomSeed, seededDraw } from '../prng.js';
 import { addRestart, withinIntensity } from '../restartIntensity.js';
+import {
+  internalEventsOf,
+  type ActorDoneEvent,
+  type ActorErrorEvent,
+  type AfterEvent,
+} from './internalEvents.js';
 
 /**
  * OTP restart policies: `permanent` always restarts, `transient` restarts
@@ -134,6 +140,38 @@ export type RunnerEvent =
   /** The coordinator's closing deadline passed: terminate now, skip what is left of teardown. */
   | { readonly type: 'troupe.runner.force' };
 
+/**
+ * Events XState sends {@link runnerMachine} on behalf of its actors and
+ * delays: what a model of the machine needs besides {@link RunnerEvent} to
+ * take every `onDone`, `onError` and `after` transition
+ * ({@link runnerInternalEvents} lists them).
+ */
+export type RunnerInternalEvent =
+  | ActorErrorEvent<'0.runner.starting.pool.loading'>
+  | AfterEvent<'startupTimeout', 'runner.starting.pool.loading'>
+  | AfterEvent<'startupTimeout', 'runner.running.threads.replacing'>
+  | ActorDoneEvent<'0.runner.restarting.releasing.pool.tearingDown'>
+  | ActorErrorEvent<'0.runner.restarting.releasing.pool.tearingDown'>
+  | AfterEvent<'closeTimeout', 'runner.restarting.releasing.pool.tearingDown'>
+  | ActorDoneEvent<'0.runner.restarting.releasing.pool.destroying'>
+  | ActorErrorEvent<'0.runner.restarting.releasing.pool.destroying'>
+  | AfterEvent<'restartDelay', 'runner.restarting.waiting'>
+  | AfterEvent<'drainTimeout', 'runner.draining.flushing'>
+  | AfterEvent<'abortGrace', 'runner.draining.aborting'>
+  | ActorDoneEvent<'0.runner.draining.terminating.tearingDown'>
+  | ActorErrorEvent<'0.runner.draining.terminating.tearingDown'>
+  | AfterEvent<'abortGrace', 'runner.draining.terminating.tearingDown'>
+  | ActorDoneEvent<'0.runner.draining.terminating.destroying'>
+  | ActorErrorEvent<'0.runner.draining.terminating.destroying'>
+  | ActorDoneEvent<'0.runner.closing.tearingDown'>
+  | ActorErrorEvent<'0.runner.closing.tearingDown'>
+  | AfterEvent<'closeTimeout', 'runner.closing.tearingDown'>
+  | ActorDoneEvent<'0.runner.closing.destroying'>
+  | ActorErrorEvent<'0.runner.closing.destroying'>;
+
+/** Every event {@link runnerMachine} reacts to: its event type, and what a model sends. */
+export type RunnerModelEvent = RunnerEvent | RunnerInternalEvent;
+
 /** Output of {@link runnerMachine} when it reaches `stopped` or `failed`. */
 export interface RunnerOutput {
   readonly id: string;
@@ -164,11 +202,16 @@ function eventTime(event: { at?: number }): number {
   return event.at ?? Date.now();
 }
 
-function atOf(event: RunnerEvent): number {
+function atOf(event: RunnerModelEvent): number {
   return 'at' in event ? eventTime(event) : Date.now();
 }
 
-function errorOf(event: RunnerEvent): ErrorData | null {
+function isInternal(event: RunnerModelEvent): event is RunnerInternalEvent {
+  return event.type.startsWith('xstate.');
+}
+
+function errorOf(event: RunnerModelEvent): ErrorData | null {
+  if (isInternal(event)) return 'error' in event ? toErrorData(event.error) : null;
   return 'error' in event ? event.error : null;
 }
 
@@ -214,7 +257,7 @@ function restartLimitError(context: RunnerContext, cause: ErrorData | null): Err
 }
 
 /** Why the pool must restart whole, from the event that says so. */
-function brokenCause(context: RunnerContext, event: RunnerEvent): ErrorData {
+function brokenCause(context: RunnerContext, event: RunnerModelEvent): ErrorData {
   if (event.type === 'troupe.runner.threadFailed') return startupError(context, event.error);
   if (event.type === 'troupe.runner.threadExit' && !event.loaded) {
     return startupError(context, event.error);
@@ -332,7 +375,7 @@ function admission(stoppingTarget: 'closed') {
 export const runnerMachine = setup({
   types: {
     context: {} as RunnerContext,
-    events: {} as RunnerEvent,
+    events: {} as RunnerModelEvent,
     input: {} as RunnerMachineInput,
     output: {} as RunnerOutput,
   },
@@ -779,7 +822,16 @@ export const runnerMachine = setup({
   },
 });
 
-function brokenStartError(context: RunnerContext, event: RunnerEvent): ErrorData {
+/**
+ * The internal events of {@link runnerMachine} ({@link RunnerInternalEvent}),
+ * read from its definition: one `{ type }` per `onDone`, `onError` and
+ * `after` it reacts to, for the `events` of a model.
+ */
+export const runnerInternalEvents: readonly RunnerInternalEvent[] = Object.freeze(
+  internalEventsOf(runnerMachine),
+);
+
+function brokenStartError(context: RunnerContext, event: RunnerModelEvent): ErrorData {
   if (event.type.startsWith('xstate.after.')) return startupTimeoutError(context);
   if (event.type.startsWith('xstate.error.')) {
     return startupError(context, toErrorData((event as { error?: unknown }).error));
@@ -787,7 +839,7 @@ function brokenStartError(context: RunnerContext, event: RunnerEvent): ErrorData
   return startupError(context, errorOf(event));
 }
 
-function restartLimitCause(context: RunnerContext, event: RunnerEvent): ErrorData | null {
+function restartLimitCause(context: RunnerContext, event: RunnerModelEvent): ErrorData | null {
   if (event.type.startsWith('xstate.after.') || event.type.startsWith('xstate.error.')) {
     return brokenStartError(context, event);
   }

@@ -1,6 +1,12 @@
 import { assign, fromPromise, setup, stateIn } from 'xstate';
 import { ErrorCodes } from '../errors/codes.js';
 import { toErrorData, troupeErrorData, type ErrorData } from '../errors/errorData.js';
+import {
+  internalEventsOf,
+  type ActorDoneEvent,
+  type ActorErrorEvent,
+  type AfterEvent,
+} from './internalEvents.js';
 
 /** Per-phase deadlines of the three-phase shutdown, in milliseconds. */
 export interface ShutdownDeadlines {
@@ -33,6 +39,40 @@ export const ShutdownEventTypes = {
 
 /** Events {@link shutdownMachine} accepts. */
 export type ShutdownEvent = { readonly type: 'troupe.shutdown.begin'; readonly reason: string };
+
+/**
+ * Events XState sends {@link shutdownMachine} on behalf of its actors and
+ * delays: what a model of the machine needs besides {@link ShutdownEvent} to
+ * take every `onDone`, `onError` and `after` transition
+ * ({@link shutdownInternalEvents} lists them).
+ */
+export type ShutdownInternalEvent =
+  | AfterEvent<'signalingDeadline', 'shutdown.signaling'>
+  | ActorDoneEvent<'0.shutdown.signaling.working'>
+  | ActorErrorEvent<'0.shutdown.signaling.working'>
+  | ActorDoneEvent<'0.shutdown.signaling.gating'>
+  | ActorErrorEvent<'0.shutdown.signaling.gating'>
+  | AfterEvent<'drainingDeadline', 'shutdown.draining'>
+  | ActorDoneEvent<'0.shutdown.draining.waiting'>
+  | ActorErrorEvent<'0.shutdown.draining.waiting'>
+  | ActorDoneEvent<'0.shutdown.draining.forcing'>
+  | ActorErrorEvent<'0.shutdown.draining.forcing'>
+  | AfterEvent<'forceDeadline', 'shutdown.draining.forcing'>
+  | ActorDoneEvent<'0.shutdown.draining.gating'>
+  | ActorErrorEvent<'0.shutdown.draining.gating'>
+  | AfterEvent<'forceDeadline', 'shutdown.draining.gating'>
+  | AfterEvent<'closingDeadline', 'shutdown.closing'>
+  | ActorDoneEvent<'0.shutdown.closing.waiting'>
+  | ActorErrorEvent<'0.shutdown.closing.waiting'>
+  | ActorDoneEvent<'0.shutdown.closing.forcing'>
+  | ActorErrorEvent<'0.shutdown.closing.forcing'>
+  | AfterEvent<'forceDeadline', 'shutdown.closing.forcing'>
+  | ActorDoneEvent<'0.shutdown.closing.gating'>
+  | ActorErrorEvent<'0.shutdown.closing.gating'>
+  | AfterEvent<'forceDeadline', 'shutdown.closing.gating'>;
+
+/** Every event {@link shutdownMachine} reacts to: its event type, and what a model sends. */
+export type ShutdownModelEvent = ShutdownEvent | ShutdownInternalEvent;
 
 /** Output of {@link shutdownMachine}. */
 export interface ShutdownOutput {
@@ -93,7 +133,7 @@ function gateOf(phase: TimedShutdownPhase) {
 export const shutdownMachine = setup({
   types: {
     context: {} as ShutdownContext,
-    events: {} as ShutdownEvent,
+    events: {} as ShutdownModelEvent,
     input: {} as ShutdownDeadlines,
     output: {} as ShutdownOutput,
   },
@@ -109,7 +149,9 @@ export const shutdownMachine = setup({
   actions: {
     /** Announces a phase before its work starts (the runtime emits `shutdown:phase`). */
     phaseEntered: (_, _params: { phase: ShutdownPhase }) => {},
-    recordReason: assign(({ event }) => ({ reason: event.reason })),
+    recordReason: assign(({ event }) =>
+      event.type === 'troupe.shutdown.begin' ? { reason: event.reason } : {},
+    ),
     recordPhaseError: assign(({ context, event }) => ({
       errors: [...context.errors, toErrorData((event as { error?: unknown }).error)],
     })),
@@ -328,6 +370,15 @@ export const shutdownMachine = setup({
     stopped: { type: 'final', entry: { type: 'phaseEntered', params: { phase: 'stopped' } } },
   },
 });
+
+/**
+ * The internal events of {@link shutdownMachine} ({@link ShutdownInternalEvent}),
+ * read from its definition: one `{ type }` per `onDone`, `onError` and
+ * `after` it reacts to, for the `events` of a model.
+ */
+export const shutdownInternalEvents: readonly ShutdownInternalEvent[] = Object.freeze(
+  internalEventsOf(shutdownMachine),
+);
 
 /**
  * Maps a shutdown snapshot's state value to its {@link ShutdownPhase}.

@@ -2,6 +2,7 @@ import { setup } from 'xstate';
 import type { ErrorCode } from '../errors/codes.js';
 import type { ErrorData } from '../errors/errorData.js';
 import type { Severity } from '../errors/classify.js';
+import { internalEventsOf } from './internalEvents.js';
 
 /** What the troupe does when an error escalates: keep serving with less, or shut down. */
 export type EscalationPolicy = 'degrade' | 'shutdown';
@@ -49,6 +50,18 @@ export type SupervisorEvent =
     }
   /** A shutdown began: recovery stops, escalations only inform. */
   | { readonly type: 'troupe.supervisor.standDown' };
+
+/**
+ * {@link supervisorMachine} invokes no actor and has no `after`, so XState
+ * sends it no event of its own. Declared for symmetry with the other machines.
+ */
+export type SupervisorInternalEvent = never;
+
+/**
+ * Every event {@link supervisorMachine} reacts to: its event type, and what a model
+ * sends. Its {@link SupervisorEvent}s only, as it has no internal events.
+ */
+export type SupervisorModelEvent = SupervisorEvent;
 
 /** The parameters of the `alert` action. */
 export interface AlertParams {
@@ -145,3 +158,11 @@ export const supervisorMachine = setup({
     },
   },
 });
+
+/**
+ * The internal events of {@link supervisorMachine}, read from its definition:
+ * none (see {@link SupervisorInternalEvent}).
+ */
+export const supervisorInternalEvents: readonly SupervisorInternalEvent[] = Object.freeze(
+  internalEventsOf(supervisorMachine) as SupervisorInternalEvent[],
+);

@@ -9,7 +9,9 @@ import {
 import * as Comlink from 'comlink';
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import { inspectOptions, trackActor, type Inspection } from '../inspection/Inspection.js';
+import { logTransitions } from '../logging/logTransitions.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { ReleasableEndpoint } from './ReleasableEndpoint.js';
 import { toWireApi } from './toWireApi.js';
 
@@ -36,7 +38,15 @@ export interface ChannelOptions<TLocal extends object> {
   readonly localApi?: TLocal;
   /** How long `close()` waits for pending calls before abandoning them. */
   readonly closeTimeoutMs: number;
-  readonly inspect?: InspectOption;
+  readonly inspect?: Inspection;
+  /** Its state transitions are logged here at debug (with `channelId`). Default silent. */
+  readonly logger?: Logger;
+  /**
+   * Every message that arrives on `exposeEndpoint`, Comlink's included
+   * (which ignores what is not its own): the peer can post there without a
+   * reply (a thread's log records).
+   */
+  readonly onMessage?: (data: unknown) => void;
   /** Called with errors that have nowhere else to go (never thrown). */
   readonly onError?: (error: unknown) => void;
 }
@@ -105,6 +115,13 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
       const endpoint = new ReleasableEndpoint(this.#expose);
       this.#comlinkEndpoints.push(endpoint);
       Comlink.expose(toWireApi(options.localApi), endpoint);
+      const onMessage = options.onMessage;
+      if (onMessage !== undefined) {
+        // Through the releasable endpoint: detached with Comlink's listener.
+        endpoint.addEventListener('message', (event: MessageEvent) => {
+          onMessage(event.data);
+        });
+      }
       this.#expose.unref?.();
     }
     if (this.#callEndpoint !== undefined) {
@@ -128,8 +145,9 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
     this.#actor = createActor(machine, {
       id: `channel:${id}`,
       input: { id, closeTimeoutMs: options.closeTimeoutMs },
-      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+      ...inspectOptions(options.inspect),
     });
+    trackActor(options.inspect, this.#actor);
     this.#closed = new Promise<void>((resolve) => {
       this.#actor.subscribe({
         next: (snapshot) => {
@@ -149,6 +167,9 @@ export class Channel<TRemote extends object = object, TLocal extends object = ob
       });
     });
     this.#view = actorView(this.#actor);
+    logTransitions(this.#actor, options.logger ?? silentLogger, 'channel state', {
+      channelId: id,
+    });
     this.#actor.start();
   }
 

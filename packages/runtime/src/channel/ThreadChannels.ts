@@ -1,7 +1,11 @@
 import { fromErrorData, isTroupeError, type ErrorData } from '@troupe/core';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import type { Inspection } from '../inspection/Inspection.js';
+import { forwardWorkerLogs } from '../logging/forwardWorkerLogs.js';
+import { silentLogger, type Logger } from '../logger.js';
 import {
+  isLogMessage,
   kHelloKey,
+  kLogKey,
   type ControlApi,
   type EventsApi,
   type HelloMessage,
@@ -37,7 +41,9 @@ export type TeardownOutcome =
 export interface ThreadChannelsOptions {
   readonly runnerId: string;
   readonly closeTimeoutMs: number;
-  readonly inspect?: InspectOption | undefined;
+  readonly inspect?: Inspection | undefined;
+  /** The runner's logger: each thread's `ctx.log` records go to its child (`threadId`). Default silent. */
+  readonly logger?: Logger;
   /** An event a task emitted with `ctx.emit`. */
   readonly onEvent: (threadId: number, seq: number, event: unknown) => void;
   /** An error with nowhere else to go (never thrown). */
@@ -79,21 +85,30 @@ export class ThreadChannels {
   accept(message: HelloMessage): HelloInfo {
     const hello = message[kHelloKey];
     const threadId = hello.threadId;
-    const channel = new Channel<ControlApi, EventsApi>(`${this.#options.runnerId}/${threadId}`, {
+    const runnerId = this.#options.runnerId;
+    const logger = (this.#options.logger ?? silentLogger).child({ threadId });
+    const channel = new Channel<ControlApi, EventsApi>(`${runnerId}/${threadId}`, {
       callEndpoint: message.control,
       exposeEndpoint: message.events,
       localApi: {
         emit: (seq: number, event: unknown) => {
           this.#options.onEvent(threadId, seq, event);
         },
+        sync: () => undefined,
+      },
+      onMessage: (data) => {
+        if (isLogMessage(data)) forwardWorkerLogs(logger, runnerId, data[kLogKey]);
       },
       closeTimeoutMs: this.#options.closeTimeoutMs,
+      logger,
       ...(this.#options.inspect === undefined ? {} : { inspect: this.#options.inspect }),
       onError: (error) => {
         this.#options.onError(error, threadId);
       },
     });
     this.#links.set(threadId, { threadId, channel, probe: null, teardown: null });
+    // What setup wrote came with the hello: logged before the thread is up.
+    if (hello.logs !== undefined) forwardWorkerLogs(logger, runnerId, hello.logs);
     return {
       threadId,
       ok: hello.ok,

@@ -274,30 +274,30 @@ export class ErrorHandler implements ErrorRegistry {
 
   #log(record: ErrorRecord): void {
     const logger = this.#options.logger;
-    const fields = {
-      errorId: record.id,
-      code: record.code,
-      severity: record.severity,
-      action: record.action,
-      context: record.context,
-      err: record.error,
-    };
-    switch (record.severity) {
-      case 'LOW':
-        logger.debug(fields, record.message);
-        break;
-      case 'MEDIUM':
-        logger.info(fields, record.message);
-        break;
-      case 'HIGH':
+    const context = record.context;
+    const fields: Record<string, unknown> = {};
+    // The ids the actors' child loggers carry, at the top as they do.
+    for (const key of LIFTED_IDS) if (context[key] !== undefined) fields[key] = context[key];
+    fields.errorId = record.id;
+    fields.code = record.code;
+    fields.severity = record.severity;
+    fields.action = record.action;
+    fields.context = context;
+    fields.err = record.error;
+    try {
+      if (record.severity === 'LOW' || record.severity === 'MEDIUM') {
         logger.warn(fields, record.message);
-        break;
-      case 'CRITICAL':
+      } else {
         logger.error(fields, record.message);
-        break;
+      }
+    } catch {
+      // A logger that throws must not lose the record, its listeners or its escalation.
     }
   }
 }
+
+/** Context fields logged at the top of an error record, like a child logger's bindings. */
+const LIFTED_IDS = ['runnerId', 'threadId', 'taskId', 'resourceId'] as const;
 
 /**
  * Whether a record counts toward its runner's error rate (the health

@@ -8,7 +8,7 @@ import type {
   RestartPolicy,
 } from '@troupe/core';
 import type { InspectOption } from '../inspection/InspectOption.js';
-import type { Logger } from '../logger.js';
+import type { LoggerLike } from '../logger.js';
 
 /** Per-phase deadlines of the three-phase shutdown, in ms. */
 export interface ShutdownDeadlineOptions {
@@ -135,8 +135,12 @@ export interface TroupeOptions {
   readonly shutdown?: ShutdownDeadlineOptions;
   /** Shut down gracefully on these signals. Default none. */
   readonly signals?: readonly ('SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR2')[];
-  /** pino-compatible: `logger.info(obj, msg)`. Default: silent. */
-  readonly logger?: Logger;
+  /**
+   * A pino instance (or anything of pino's shape: `trace`…`fatal(obj, msg)`,
+   * `child(bindings)`), or at least `debug`, `info`, `warn` and `error`.
+   * Each actor logs on a child carrying its ids. Default: silent.
+   */
+  readonly logger?: LoggerLike;
   /** An XState inspection observer, given every actor's events. */
   readonly inspect?: InspectOption;
   readonly health?: HealthOptions;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { InspectOption } from '../inspection/InspectOption.js';
-import type { Logger } from '../logger.js';
+import type { LoggerLike } from '../logger.js';
 
 const ms = z.number().positive();
 const count = z.number().int().nonnegative();
@@ -113,7 +113,7 @@ export const troupeOptionsSchema = z.strictObject({
   shutdown: shutdownSchema.prefault({}),
   signals: z.array(z.enum(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'])).default([]),
   logger: z
-    .custom<Logger>(
+    .custom<LoggerLike>(
       (v) =>
         typeof v === 'object' &&
         v !== null &&

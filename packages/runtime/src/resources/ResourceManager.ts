@@ -10,7 +10,8 @@ import {
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { describeValue } from '../describeValue.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import { inspectOptions, trackActor, type Inspection } from '../inspection/Inspection.js';
+import { logTransitions } from '../logging/logTransitions.js';
 import type { Logger } from '../logger.js';
 import { DeadlineQueue, type Deadline } from './DeadlineQueue.js';
 import { findCycle } from './findCycle.js';
@@ -83,7 +84,8 @@ function invalid(field: string, value: unknown, expected: string): InvalidConfig
  */
 export class ResourceManager implements ResourceRegistry {
   readonly #nodes = new Map<string, Node>();
-  readonly #inspect: InspectOption | undefined;
+  readonly #logger: Logger;
+  readonly #inspect: Inspection | undefined;
   readonly #isReserved: (id: string) => boolean;
   readonly #onError: (error: unknown) => void;
   readonly #onCloseFailure: (record: ResourceCloseRecord) => void;
@@ -97,7 +99,7 @@ export class ResourceManager implements ResourceRegistry {
 
   constructor(options: {
     logger: Logger;
-    inspect?: InspectOption;
+    inspect?: Inspection;
     /** Ids taken by something else (runners being spawned). */
     isReserved?: (id: string) => boolean;
     onError?: (error: unknown) => void;
@@ -105,6 +107,7 @@ export class ResourceManager implements ResourceRegistry {
     onCloseFailure?: (record: ResourceCloseRecord) => void;
   }) {
     this.#inspect = options.inspect;
+    this.#logger = options.logger;
     this.#isReserved = options.isReserved ?? (() => false);
     this.#onError = options.onError ?? (() => {});
     this.#onCloseFailure = options.onCloseFailure ?? (() => {});
@@ -468,8 +471,10 @@ export class ResourceManager implements ResourceRegistry {
         closeTimeoutMs: spec.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
         openAtOnce: spec.openAtOnce ?? false,
       },
-      ...(this.#inspect === undefined ? {} : { inspect: this.#inspect }),
+      ...inspectOptions(this.#inspect),
     });
+    trackActor(this.#inspect, actor);
+    logTransitions(actor, this.#logger, 'resource state', { resourceId: spec.id });
     const node: Node = {
       id: spec.id,
       kind: spec.kind,

@@ -18,7 +18,10 @@ import { ThreadChannels, type ProbeAnswer } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import type { ProbeTarget } from '../health/HealthMonitor.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
+import { inspectOptions, trackActor } from '../inspection/Inspection.js';
 import { untilSnapshot } from '../inspection/untilSnapshot.js';
+import { logTransitions } from '../logging/logTransitions.js';
+import { lowestLevel, type Logger } from '../logger.js';
 import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
 import type { RunTimeSummary, ThreadPool } from '../pool/ThreadPool.js';
 import type { WorkerModuleKind } from '../protocol.js';
@@ -58,6 +61,8 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
   readonly moduleUrl: string;
   readonly spec: ResolvedRunnerSpec;
   readonly host: RunnerHost;
+  /** The troupe's logger with this runner's `runnerId` bound. */
+  readonly logger: Logger;
   readonly capacity: number;
   readonly taskTimeoutMs: number | undefined;
   readonly abortGraceMs: number;
@@ -81,9 +86,12 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
   #spawn: { resolve: () => void; reject: (error: unknown) => void } | null = null;
   #stopping: Promise<void> | null = null;
   #summary: RunnerSummary | null = null;
+  /** When the pool began (re)starting: `runner ready` tells how long it took. */
+  #startedAt: number | null = null;
 
   constructor(id: string, spec: ResolvedRunnerSpec, host: RunnerHost) {
     this.id = id;
+    this.logger = host.logger.child({ runnerId: id });
     this.workerPath = spec.workerPath;
     this.moduleUrl = spec.moduleUrl;
     this.spec = spec;
@@ -95,6 +103,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
       runnerId: id,
       closeTimeoutMs: spec.closeTimeoutMs,
       inspect: host.inspect,
+      logger: this.logger,
       onEvent: (threadId, seq, event) => {
         this.executor.onEvent(threadId, seq, event);
       },
@@ -118,7 +127,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
     this.#resources = new ThreadResources({
       runnerId: id,
       resources: host.resources,
-      logger: host.logger,
+      logger: this.logger,
       closeTimeoutMs: spec.closeTimeoutMs,
     });
     this.#threadEvents = new ThreadEvents({
@@ -149,8 +158,10 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
         abortGraceMs: spec.abortGraceMs,
         closeTimeoutMs: spec.closeTimeoutMs,
       },
-      ...(host.inspect === undefined ? {} : { inspect: host.inspect }),
+      ...inspectOptions(host.inspect),
     });
+    trackActor(host.inspect, this.#actor);
+    logTransitions(this.#actor, this.logger, 'runner state');
     bindEffects(this.#actor.system, this);
     this.#view = actorView(this.#actor);
     this.#final = new Promise<void>((resolve) => {
@@ -233,6 +244,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
     const started = new Promise<void>((resolve, reject) => {
       this.#spawn = { resolve, reject };
     });
+    this.#startedAt = performance.now();
     this.#actor.start();
     return started;
   }
@@ -438,6 +450,8 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
       spec: this.spec,
       threads: input.threads,
       signal,
+      // Read at each (re)start: the level in force then.
+      logLevel: lowestLevel(this.logger),
       createPool: this.host.createPool,
       adopt: (created) => {
         pool = created;
@@ -532,7 +546,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
     const previous = this.#state;
     if (state !== previous) {
       this.#state = state;
-      this.host.logger.debug({ runnerId: this.id, state, previous }, 'runner state');
+      this.#logStartup(state, snapshot);
       for (const listener of this.events.listeners('state')) {
         try {
           listener(state, previous);
@@ -552,6 +566,26 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
       }
     }
     if (snapshot.status === 'done') this.#onDone(snapshot);
+  }
+
+  /** Startup (and each restart) at info once the runner serves: threads and how long it took. */
+  #logStartup(state: RunnerState, snapshot: RunnerSnapshot): void {
+    if (state === 'restarting') {
+      this.#startedAt = performance.now();
+      return;
+    }
+    if ((state !== 'ready' && state !== 'busy') || this.#startedAt === null) return;
+    const durationMs = performance.now() - this.#startedAt;
+    this.#startedAt = null;
+    const restarts = snapshot.context.restartCount;
+    try {
+      this.logger.info(
+        { threads: snapshot.context.threadsUp, durationMs, ...(restarts > 0 ? { restarts } : {}) },
+        'runner ready',
+      );
+    } catch {
+      // A logger that throws must not stop the runner.
+    }
   }
 
   #startFailure(snapshot: RunnerSnapshot): Error {

@@ -1,6 +1,6 @@
 import type { RunnerState, ShutdownPhase, TroupeErrorContext } from '@troupe/core';
 import type { ErrorRecord, Resolution } from '../errors/ErrorHandler.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import type { Inspection } from '../inspection/Inspection.js';
 import type { Logger } from '../logger.js';
 import type { ThreadPool, ThreadPoolListener, ThreadPoolOptions } from '../pool/ThreadPool.js';
 import type { ResourceManager } from '../resources/ResourceManager.js';
@@ -11,7 +11,7 @@ import type { TaskSettledEvent } from '../task/types.js';
 export interface RunnerHost {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly inspect: InspectOption | undefined;
+  readonly inspect: Inspection | undefined;
   readonly resources: ResourceManager;
   readonly startGate: StartGate;
   /** Builds a runner's pool: piscina in production, a fake in the runner core's unit tests. */

@@ -72,10 +72,8 @@ export class ThreadResources {
       this.#own.add(thread);
       if (channel !== undefined) this.#own.add(`${thread}/channel`);
     } catch (error) {
-      this.#logger.debug(
-        { runnerId: this.#runnerId, err: error },
-        'thread resources not registered',
-      );
+      // The runner's logger: `runnerId` is bound.
+      this.#logger.debug({ threadId, err: error }, 'thread resources not registered');
     }
   }
 

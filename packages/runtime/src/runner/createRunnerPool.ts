@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { ResolvedRunnerSpec } from '../options/resolveRunnerSpec.js';
 import type { ThreadPool, ThreadPoolListener, ThreadPoolOptions } from '../pool/ThreadPool.js';
+import type { LogLevel } from '../logger.js';
 import { kBootKey, type WorkerBoot } from '../protocol.js';
 import { startFailure, type ThreadErrorSource } from './threadErrors.js';
 
@@ -18,6 +19,8 @@ export async function createRunnerPool(options: {
   readonly spec: ResolvedRunnerSpec;
   readonly threads: number;
   readonly signal: AbortSignal;
+  /** The lowest level the runner's logger writes (`ctx.log` drops what is below). */
+  readonly logLevel: LogLevel | 'silent';
   readonly createPool: (options: ThreadPoolOptions, listener: ThreadPoolListener) => ThreadPool;
   readonly listener: ThreadPoolListener;
   /** Called with the pool as soon as it exists, before any of its threads can report. */
@@ -42,6 +45,7 @@ export async function createRunnerPool(options: {
     runnerId: source.runnerId,
     moduleUrl: spec.moduleUrl,
     userData: spec.workerData,
+    logLevel: options.logLevel,
   };
   let pool: ThreadPool;
   try {

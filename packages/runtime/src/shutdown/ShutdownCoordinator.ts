@@ -8,7 +8,9 @@ import {
 } from '@troupe/core';
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import { inspectOptions, trackActor, type Inspection } from '../inspection/Inspection.js';
+import { logTransitions } from '../logging/logTransitions.js';
+import { silentLogger, type Logger } from '../logger.js';
 
 /** The work of each phase, provided by the troupe. */
 export interface ShutdownWork {
@@ -55,6 +57,7 @@ export class ShutdownCoordinator {
   readonly #onPhase: (phase: ShutdownPhase, previous: ShutdownPhase) => void;
   readonly #onError: (error: unknown) => void;
   readonly #outcome: Promise<ShutdownOutcome>;
+  readonly #logger: Logger;
   #phase: ShutdownPhase = 'running';
   #gate: ShutdownGate | null = null;
   #startedAtEpoch = 0;
@@ -62,19 +65,22 @@ export class ShutdownCoordinator {
   constructor(options: {
     deadlines: ShutdownDeadlines;
     work: ShutdownWork;
-    inspect?: InspectOption | undefined;
+    inspect?: Inspection | undefined;
+    /** Phases at info (`shutdown began`, each `shutdown phase done` with `durationMs`), transitions at debug. */
+    logger?: Logger;
     onPhase: (phase: ShutdownPhase, previous: ShutdownPhase) => void;
     onError: (error: unknown) => void;
   }) {
     const { work } = options;
     this.#onPhase = options.onPhase;
     this.#onError = options.onError;
+    this.#logger = options.logger ?? silentLogger;
     const machine = shutdownMachine.provide({
       actions: {
         // An entry action, so the phase is announced before its work starts
         // (before runners react to it), not after the macrostep.
-        phaseEntered: (_, params) => {
-          this.#enter(params.phase);
+        phaseEntered: ({ context }, params) => {
+          this.#enter(params.phase, context);
         },
       },
       actors: {
@@ -91,8 +97,10 @@ export class ShutdownCoordinator {
     this.#actor = createActor(machine, {
       id: 'shutdown',
       input: options.deadlines,
-      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+      ...inspectOptions(options.inspect),
     });
+    trackActor(options.inspect, this.#actor);
+    logTransitions(this.#actor, this.#logger, 'shutdown state');
     this.#view = actorView(this.#actor);
     this.#outcome = new Promise<ShutdownOutput>((resolve) => {
       const finish = (): void => {
@@ -153,19 +161,39 @@ export class ShutdownCoordinator {
     this.#actor.send({ type: 'troupe.shutdown.begin', reason });
   }
 
-  #enter(phase: ShutdownPhase): void {
+  #enter(phase: ShutdownPhase, context: ShutdownSnapshot['context']): void {
     const previous = this.#phase;
+    const now = performance.now();
     if (previous === 'running') {
       this.#startedAtEpoch = Date.now();
-      this.#entered.set('running', performance.now());
+      this.#entered.set('running', now);
     }
     this.#phase = phase;
-    this.#entered.set(phase, performance.now());
+    this.#entered.set(phase, now);
+    this.#logPhase(previous, now, context);
     try {
       this.#onPhase(phase, previous);
     } catch (error) {
       // A listener's bug must never stop the shutdown.
       this.#onError(error);
+    }
+  }
+
+  /** The shutdown began, or the phase before `now` ended: at info. */
+  #logPhase(previous: ShutdownPhase, now: number, context: ShutdownSnapshot['context']): void {
+    try {
+      if (previous === 'running') {
+        this.#logger.info({ reason: context.reason }, 'shutdown began');
+        return;
+      }
+      const entered = this.#entered.get(previous);
+      if (previous === 'stopped' || entered === undefined) return;
+      this.#logger.info(
+        { phase: previous, durationMs: now - entered, timedOut: context.timedOut[previous] },
+        'shutdown phase done',
+      );
+    } catch {
+      // A logger's bug must never stop the shutdown.
     }
   }
 

@@ -13,7 +13,9 @@ import {
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import { inspectOptions, trackActor, type Inspection } from '../inspection/Inspection.js';
+import { logTransitions } from '../logging/logTransitions.js';
+import { silentLogger, type Logger } from '../logger.js';
 
 /** An alert: something persistent needs a human. */
 export interface Alert {
@@ -55,7 +57,9 @@ export class Supervisor {
     escalation: EscalationPolicy;
     recovery: HealthRecovery;
     effects: SupervisorEffects;
-    inspect?: InspectOption | undefined;
+    inspect?: Inspection | undefined;
+    /** Its state transitions are logged here at debug. Default silent. */
+    logger?: Logger;
     onError: (error: unknown) => void;
   }) {
     // An effect that throws (a logger, a listener) must not fail the
@@ -109,8 +113,10 @@ export class Supervisor {
     this.#actor = createActor(machine, {
       id: 'supervisor',
       input: { escalation: options.escalation, recovery: options.recovery },
-      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+      ...inspectOptions(options.inspect),
     });
+    trackActor(options.inspect, this.#actor);
+    logTransitions(this.#actor, options.logger ?? silentLogger, 'supervisor state');
     this.#actor.subscribe({ error: options.onError });
     this.#view = actorView(this.#actor);
     this.#actor.start();

@@ -1,7 +1,7 @@
 import type { ErrorData, TroupeError, TroupeErrorContext } from '@troupe/core';
 import type { ThreadChannels } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
-import type { InspectOption } from '../inspection/InspectOption.js';
+import type { Inspection } from '../inspection/Inspection.js';
 import type { ThreadPool } from '../pool/ThreadPool.js';
 import type { TaskEventMeta, TaskSettledEvent } from './types.js';
 import type { TeardownCause } from './workErrors.js';
@@ -18,7 +18,7 @@ export interface AdmissionFlags {
 
 /** What the executor needs from the troupe (a subset of the runner's host). */
 export interface ExecutorHost {
-  readonly inspect: InspectOption | undefined;
+  readonly inspect: Inspection | undefined;
   readonly wantsTaskEvents: boolean;
   readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
   phase(): string;

@@ -50,11 +50,14 @@ export function runWithRetries(task: {
         }),
     },
   });
+  const inspection = host.inspect;
   const actor = createActor(machine, {
     id: `retry:${id}`,
     input: { id, maxAttempts: (retries ?? 0) + 1, backoff },
-    ...(host.inspect === undefined ? {} : { inspect: host.inspect }),
+    // A troupe's hub attaches once the actor exists; a plain observer goes in.
+    ...(inspection === undefined || 'track' in inspection ? {} : { inspect: inspection }),
   });
+  if (inspection !== undefined && 'track' in inspection) inspection.track(actor);
   return new Promise((resolve, reject) => {
     const signal = attemptOptions.signal;
     const onAbort = (): void => {

@@ -3,6 +3,38 @@ import { InvalidConfigError } from '@troupe/core/errors';
 /** Marks a `defineRunner` result so the worker entry can tell it from a plain module. */
 export const kRunnerDefinition = Symbol.for('troupe.runner.definition');
 
+/** One level of {@link WorkerLogger}: pino's `(fields, msg?)`, or a message alone. */
+export interface WorkerLogFn {
+  (fields: object, msg?: string): void;
+  (msg: string): void;
+}
+
+/**
+ * `ctx.log`: writes to the troupe's logger in the main thread, with the
+ * runner's, the thread's and (in a task) the task's ids as bindings
+ * (`runnerId`, `threadId`, `taskId`). Fire-and-forget: records travel in
+ * batches over the thread's channel with no reply, in order, never throw,
+ * and cost nothing below the main logger's level (read when the runner
+ * starts its threads). Nothing waits for them: one may land just after its
+ * task's result. `setup`'s records come with the thread's hello (before it
+ * counts as up), `teardown`'s before the thread exits. A value that cannot
+ * be cloned is described instead; an Error keeps its class, code and cause.
+ *
+ * @example
+ * ```ts
+ * ctx.log.info({ tokens: 7 }, 'generated');
+ * ctx.log.warn('cache cold');
+ * ```
+ */
+export interface WorkerLogger {
+  readonly trace: WorkerLogFn;
+  readonly debug: WorkerLogFn;
+  readonly info: WorkerLogFn;
+  readonly warn: WorkerLogFn;
+  readonly error: WorkerLogFn;
+  readonly fatal: WorkerLogFn;
+}
+
 /** What `setup` and `teardown` receive, once per thread. */
 export interface SetupContext {
   readonly runnerId: string;
@@ -11,6 +43,8 @@ export interface SetupContext {
   readonly workerData: unknown;
   /** Aborts when the troupe (or this runner) begins shutting down. */
   readonly shutdownSignal: AbortSignal;
+  /** The troupe's logger, with `runnerId` and `threadId` bound. */
+  readonly log: WorkerLogger;
 }
 
 /**
@@ -46,6 +80,8 @@ export interface TaskContext<TEvent = unknown> {
    * arrive before its result. Awaiting the promise gives backpressure.
    */
   emit(event: TEvent): Promise<void>;
+  /** The troupe's logger, with `runnerId`, `threadId` and `taskId` bound. */
+  readonly log: WorkerLogger;
 }
 
 /** A handler of a `defineRunner` module. */

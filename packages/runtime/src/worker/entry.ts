@@ -19,6 +19,7 @@ import {
   kCrashKey,
   kFailureKey,
   kHelloKey,
+  kLogKey,
   type ControlApi,
   type EventsApi,
   type HelloMessage,
@@ -33,7 +34,9 @@ import {
   type RunnerDefinition,
   type SetupContext,
   type TaskContext,
+  type WorkerLogger,
 } from './defineRunner.js';
+import { WorkerLogSink } from './WorkerLogSink.js';
 
 if (parentPort === null) {
   throw new Error('@troupe/runtime worker entry must be loaded by a runner, in a worker thread');
@@ -56,6 +59,8 @@ interface TaskState {
   /** Events sent so far, and the first one that could not be sent. */
   emits: number;
   emitFailure: DataCloneError | null;
+  /** `ctx.log`, made on first use. */
+  log: WorkerLogger | null;
 }
 
 const shutdownController = new AbortController();
@@ -68,12 +73,15 @@ const preAborted = new Map<number, ErrorData>();
 let definition: DefinedRunner<RunnerDefinition> | null = null;
 let events: Comlink.Remote<EventsApi> | null = null;
 let teardown: Promise<void> | null = null;
+// ctx.log: records go to the main thread's logger over the events channel.
+const logs = new WorkerLogSink(boot.logLevel);
 
 const setupContext: SetupContext = {
   runnerId: boot.runnerId,
   threadId,
   workerData: boot.userData,
   shutdownSignal: shutdownController.signal,
+  log: logs.logger(null),
 };
 
 function abortTaskState(state: TaskState, reason: ErrorData): void {
@@ -109,6 +117,11 @@ class Context implements TaskContext {
   }
   get shutdownSignal(): AbortSignal {
     return shutdownController.signal;
+  }
+  get log(): WorkerLogger {
+    const state = this.#state;
+    state.log ??= logs.silent ? setupContext.log : logs.logger(state.seq);
+    return state.log;
   }
   emit(event: unknown): Promise<void> {
     const state = this.#state;
@@ -147,8 +160,10 @@ function failure(error: unknown): TaskFailure {
 
 // Events a task emitted travel on the thread's channel, its result on
 // piscina's port: hold the result until the channel acknowledged them all.
+// Its log records are fire-and-forget: posted now, before the result, never waited for.
 function afterEmits(state: TaskState, value: unknown): unknown {
   active.delete(state.seq);
+  if (state.log !== null) logs.flush();
   const last = state.lastEmit;
   const deliver = (): unknown => (state.emitFailure === null ? value : failure(state.emitFailure));
   if (last === null) return deliver();
@@ -176,6 +191,7 @@ function dispatch(envelope: TaskEnvelope): unknown {
     lastEmit: null,
     emits: 0,
     emitFailure: null,
+    log: null,
   };
   active.set(envelope.s, state);
   let out: unknown;
@@ -222,7 +238,12 @@ const control: ControlApi = {
   },
   teardown() {
     teardown ??= (async () => {
-      await definition?.teardown?.(setupContext);
+      try {
+        await definition?.teardown?.(setupContext);
+      } finally {
+        // Its records reach the main thread before the thread is let go.
+        await logs.settled();
+      }
     })();
     return teardown;
   },
@@ -262,11 +283,18 @@ async function start(): Promise<(payload: unknown) => unknown> {
   Comlink.expose(toWireApi(control), controlChannel.port1);
   events = Comlink.wrap<EventsApi>(eventsChannel.port1);
   const hello: HelloMessage = {
-    [kHelloKey]: { threadId, ok: error === null, error, kind, handlers },
+    [kHelloKey]: { threadId, ok: error === null, error, kind, handlers, logs: logs.drain() },
     control: controlChannel.port2,
     events: eventsChannel.port2,
   };
   port.postMessage(hello, [controlChannel.port2, eventsChannel.port2]);
+  const remote = events;
+  logs.open({
+    post: (records) => {
+      eventsChannel.port1.postMessage({ [kLogKey]: records });
+    },
+    sync: () => remote.sync(),
+  });
   // A module that failed to load must not take tasks: piscina sees a failed
   // start (and does not mark the thread ready); the hello said why.
   if (error !== null) throw fromErrorData(error);

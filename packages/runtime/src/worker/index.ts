@@ -7,5 +7,7 @@ export {
   type RunnerDefinition,
   type SetupContext,
   type TaskContext,
+  type WorkerLogFn,
+  type WorkerLogger,
 } from './defineRunner.js';
 export { getWorkerData } from './getWorkerData.js';

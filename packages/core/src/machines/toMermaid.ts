@@ -1,0 +1,265 @@
+import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
+
+/** Options of {@link toMermaid}. */
+export interface ToMermaidOptions {
+  /** Title of the diagram (Mermaid front matter). */
+  readonly title?: string;
+}
+
+const INDENT = '  ';
+
+/**
+ * Mermaid's lexer reads `default` as a keyword at the start of any token
+ * (case insensitive), and `root` is the id of its top-level document: such
+ * a state id is prefixed with `s_`.
+ */
+const RESERVED = /^(default|root$)/i;
+
+/**
+ * Renders an XState v5 machine as a Mermaid `stateDiagram-v2`, from its
+ * definition: every state node (nested states as composite states, parallel
+ * regions separated by `--`, `[*] -->` the initial state of each compound
+ * state, final states `--> [*]`) and every transition of the definition as
+ * an edge from its source to each of its targets. A transition without a
+ * target (actions only, the state is not left) is drawn as a loop on its
+ * source; one that re-enters its source says `(reenter)`. Transitions
+ * between the same two states share one edge, a line of its label each
+ * (joined by `<br>`), in the order of the definition (the order in which
+ * their guards are tried).
+ *
+ * Edge labels: the event type (`troupe.runner.threadUp` shortened to
+ * `threadUp`), `after <delay>` for delayed transitions, `done: <src>` and
+ * `error: <src>` for the completion and failure of an invoked actor,
+ * `done` for the completion of a compound state, `always` for eventless
+ * transitions; then ` [guard]` when guarded (`and`, `or`, `not` and
+ * `stateIn` spelled out, parameters in parentheses).
+ *
+ * Each state's Mermaid id is its full state node id with every character
+ * other than a letter or digit replaced by `_` (`runner_running_load_busy`),
+ * labelled with its key (`state "busy" as runner_running_load_busy`).
+ * Characters Mermaid reads as syntax (`:`, `;`, `"`, `<`, `>`, `#`) are
+ * written as its entity codes (`#58;` for `:`). The output is deterministic: states and
+ * transitions in the order of the definition.
+ *
+ * Every transition edge is written at the top level, after all states are
+ * declared: Mermaid moves a state into the composite state where an edge
+ * that names it is written, so an edge between states of different
+ * composite states must not be written inside either of them.
+ *
+ * @example
+ * ```ts
+ * import { runnerMachine, toMermaid } from '@troupe/core';
+ *
+ * const diagram = toMermaid(runnerMachine, { title: 'runner' });
+ * // ---
+ * // title: "runner"
+ * // ---
+ * // stateDiagram-v2
+ * //   state "runner" as runner {
+ * // ...
+ * ```
+ */
+export function toMermaid(machine: AnyStateMachine, options: ToMermaidOptions = {}): string {
+  const root = machine.root;
+  const ids = mermaidIds(root);
+  const idOf = (node: AnyStateNode): string => {
+    const id = ids.get(node);
+    if (id === undefined) throw new Error(`state node "${node.id}" is not in machine "${root.id}"`);
+    return id;
+  };
+
+  const lines: string[] = [];
+  if (options.title !== undefined) {
+    lines.push('---', `title: ${JSON.stringify(options.title)}`, '---');
+  }
+  lines.push('stateDiagram-v2');
+
+  // The root is drawn as a state only when it has transitions of its own,
+  // or regions (Mermaid separates regions only inside a composite state).
+  const drawRoot = root.type === 'parallel' || ownTransitions(root).length > 0;
+  if (drawRoot) {
+    declare(root, 1);
+  } else {
+    body(root, 1);
+  }
+
+  // One edge per source and target, a line of its label per transition:
+  // Mermaid draws edges between the same two states on top of each other.
+  const edges = new Map<string, string[]>();
+  for (const node of stateNodes(root)) {
+    for (const transition of ownTransitions(node)) {
+      const label = escape(transitionLabel(machine, node, transition));
+      for (const target of transition.target ?? [node]) {
+        const edge = `${idOf(node)} --> ${idOf(target)}`;
+        const labels = edges.get(edge);
+        if (labels === undefined) edges.set(edge, [label]);
+        else labels.push(label);
+      }
+    }
+  }
+  for (const [edge, labels] of edges) lines.push(`${INDENT}${edge} : ${labels.join('<br>')}`);
+  return `${lines.join('\n')}\n`;
+
+  function declare(node: AnyStateNode, depth: number): void {
+    const pad = INDENT.repeat(depth);
+    const head = `${pad}state "${escape(stateLabel(node))}" as ${idOf(node)}`;
+    if (children(node).length === 0) {
+      lines.push(head);
+      return;
+    }
+    lines.push(`${head} {`);
+    body(node, depth + 1);
+    lines.push(`${pad}}`);
+  }
+
+  /** The inside of a compound or parallel state (or of the root). */
+  function body(node: AnyStateNode, depth: number): void {
+    const pad = INDENT.repeat(depth);
+    const initial = node.type === 'compound' ? node.initial.target : [];
+    for (const target of initial) lines.push(`${pad}[*] --> ${idOf(target)}`);
+    children(node).forEach((child, i) => {
+      if (i > 0 && node.type === 'parallel') lines.push(`${pad}--`);
+      declare(child, depth);
+      if (child.type === 'final') lines.push(`${pad}${idOf(child)} --> [*]`);
+    });
+  }
+}
+
+function children(node: AnyStateNode): AnyStateNode[] {
+  return Object.values(node.states);
+}
+
+/** Every state node under `root`, itself first, in document order. */
+function stateNodes(root: AnyStateNode): AnyStateNode[] {
+  const nodes: AnyStateNode[] = [root];
+  for (const child of children(root)) nodes.push(...stateNodes(child));
+  return nodes;
+}
+
+/** The transitions a state node defines: by event (and `after`, `invoke`, `onDone`), then `always`. */
+function ownTransitions(node: AnyStateNode): AnyTransitionDefinition[] {
+  const transitions: AnyTransitionDefinition[] = [];
+  for (const byEvent of node.transitions.values()) transitions.push(...byEvent);
+  transitions.push(...(node.always ?? []));
+  return transitions;
+}
+
+/** Unique Mermaid-safe ids, from the state node ids. */
+function mermaidIds(root: AnyStateNode): Map<AnyStateNode, string> {
+  // Mermaid names the start and end pseudo-states of a composite state
+  // `<id>_start` and `<id>_end`, and those of the top level `root_start`, `root_end`.
+  const taken = new Set<string>(['root_start', 'root_end']);
+  const free = (id: string, composite: boolean): boolean =>
+    !taken.has(id) && (!composite || (!taken.has(`${id}_start`) && !taken.has(`${id}_end`)));
+  const ids = new Map<AnyStateNode, string>();
+  for (const node of stateNodes(root)) {
+    const sanitized = node.id.replace(/[^A-Za-z0-9]/g, '_');
+    const base = RESERVED.test(sanitized) ? `s_${sanitized}` : sanitized;
+    const composite = children(node).length > 0;
+    let id = base;
+    for (let n = 2; !free(id, composite); n++) id = `${base}_${n}`;
+    taken.add(id);
+    if (composite) taken.add(`${id}_start`).add(`${id}_end`);
+    ids.set(node, id);
+  }
+  return ids;
+}
+
+function stateLabel(node: AnyStateNode): string {
+  if (node.parent === undefined) return node.machine.id;
+  if (node.type === 'history') return node.history === 'deep' ? 'H*' : 'H';
+  return node.key;
+}
+
+/** Writes the characters Mermaid reads as syntax as its entity codes. */
+function escape(text: string): string {
+  return text.replace(/[:;"<>#]/g, (c) => `#${c.charCodeAt(0)};`);
+}
+
+function transitionLabel(
+  machine: AnyStateMachine,
+  node: AnyStateNode,
+  transition: AnyTransitionDefinition,
+): string {
+  let label = eventLabel(node, transition);
+  if (transition.guard !== undefined) label += ` [${guardLabel(machine, transition.guard, true)}]`;
+  if (transition.reenter) label += ' (reenter)';
+  return label;
+}
+
+function eventLabel(node: AnyStateNode, transition: AnyTransitionDefinition): string {
+  const type = transition.eventType as string;
+  if (type === '') return 'always';
+  if (type.startsWith('xstate.after.')) {
+    const delay: unknown = (transition as { delay?: unknown }).delay;
+    if (typeof delay === 'number') return `after ${delay}ms`;
+    if (typeof delay === 'string') return `after ${delay}`;
+    return 'after';
+  }
+  for (const [prefix, word] of [
+    ['xstate.done.actor.', 'done'],
+    ['xstate.error.actor.', 'error'],
+    ['xstate.snapshot.', 'snapshot'],
+  ] as const) {
+    if (!type.startsWith(prefix)) continue;
+    const actorId = type.slice(prefix.length);
+    const invoked = node.invoke.find((invoke) => invoke.id === actorId);
+    return `${word}: ${invoked === undefined ? actorId : actorName(invoked)}`;
+  }
+  if (type.startsWith('xstate.done.state.')) return 'done';
+  if (type === 'xstate.route') return 'route';
+  return /^troupe\.[^.]+\.(.+)$/.exec(type)?.[1] ?? type;
+}
+
+/** The name of an invoked actor: its `src`, or its `id` for inline logic. */
+function actorName(invoke: { readonly id: string; readonly src: unknown }): string {
+  return typeof invoke.src === 'string' && !invoke.src.startsWith('xstate.invoke.')
+    ? invoke.src
+    : invoke.id;
+}
+
+interface HigherOrderGuard {
+  readonly name: string;
+  readonly guards?: readonly unknown[];
+  readonly stateValue?: unknown;
+}
+
+function guardLabel(machine: AnyStateMachine, guard: unknown, top: boolean): string {
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') {
+    const fn = guard as HigherOrderGuard;
+    if (fn.stateValue !== undefined) return `in ${stateValueLabel(machine, fn.stateValue)}`;
+    if (fn.guards !== undefined) {
+      const parts = fn.guards.map((g) => guardLabel(machine, g, false));
+      if (fn.name === 'not') return `not ${parts.join(' ')}`;
+      const joined = parts.join(fn.name === 'or' ? ' or ' : ' and ');
+      return top || parts.length < 2 ? joined : `(${joined})`;
+    }
+    return fn.name === '' ? 'guard' : fn.name;
+  }
+  if (typeof guard === 'object' && guard !== null && 'type' in guard) {
+    const { type, params } = guard as { type: unknown; params?: unknown };
+    const name = String(type);
+    if (typeof params !== 'object' || params === null) return name;
+    const values = Object.values(params).filter(
+      (v): v is string | number | boolean =>
+        typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean',
+    );
+    return values.length === 0 ? name : `${name}(${values.join(', ')})`;
+  }
+  return 'guard';
+}
+
+/** `#runner.running.load` → `running.load` (relative to the machine), objects as paths. */
+function stateValueLabel(machine: AnyStateMachine, value: unknown): string {
+  if (typeof value === 'string') {
+    const path = value.startsWith('#') ? value.slice(1) : value;
+    return path.startsWith(`${machine.id}.`) ? path.slice(machine.id.length + 1) : path;
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value)
+      .map(([key, sub]) => (sub === undefined ? key : `${key}.${stateValueLabel(machine, sub)}`))
+      .join(', ');
+  }
+  return String(value);
+}

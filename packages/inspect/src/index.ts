@@ -1,0 +1,5 @@
+export {
+  serveInspector,
+  type InspectorServer,
+  type ServeInspectorOptions,
+} from './serveInspector.js';
