@@ -105,8 +105,12 @@ describe('testRunnerLifecycle catches planted bugs', () => {
     const crashes = cases({
       worker: planted('setup-hangs-on-replacement'),
       spec: { workerData: { lock } },
+      // The lock outlives a case whose thread crashed: every run starts unlocked.
+      beforeEach: () => {
+        Atomics.store(lock, 0, 0);
+      },
     }).filter((c) => c.steps.some((s) => s.startsWith('threadExit')));
-    const caught = await firstFailure(crashes, () => Atomics.store(lock, 0, 0));
+    const caught = await firstFailure(crashes);
     expect(caught?.message).toMatch(/-\(xstate\.after\.startupTimeout/);
     expect(caught?.message).toContain(
       'the module load or setup of a replacement thread (after a crash) did not finish within startupTimeoutMs (5000 ms)',
@@ -144,6 +148,33 @@ describe('testRunnerLifecycle catches planted bugs', () => {
     expect(caught?.message).toMatch(
       /root cause: spawnRunner should have succeeded on this path; it rejected with ERR_RUNNER_STARTUP/,
     );
+  }, 120_000);
+
+  it('a long failing case is shrunk to the fewest first steps that still fail, replayable by id', async () => {
+    const all = cases({ worker: planted('handler-throws'), task: { payload: 2 } });
+    // The longest case that makes the runner busy before doing more.
+    const longest = [...all]
+      .filter((c) => c.steps.includes('busy') && c.steps.at(-1) !== 'busy')
+      .sort((a, b) => b.steps.length - a.steps.length)[0];
+    if (longest === undefined) throw new Error('no cases');
+    const busyAt = longest.steps.indexOf('busy') + 1;
+    expect(busyAt).toBeGreaterThan(0);
+    expect(longest.steps.length).toBeGreaterThan(busyAt);
+    const caught = await firstFailure([longest]);
+    expect(caught?.message).toContain(
+      `shrunk: the first ${busyAt} of the case's ${longest.steps.length} steps already fail`,
+    );
+    expect(caught?.message).toContain(`replay: TROUPE_LIFECYCLE_CASE=${longest.id}/${busyAt}`);
+    expect(caught?.message).toContain(
+      'should have succeeded on this path; it rejected with ERR_TASK_FAILED',
+    );
+    // the shrunk id replays exactly those steps
+    const replay = cases({
+      worker: planted('handler-throws'),
+      task: { payload: 2 },
+      only: `${longest.id}/${busyAt}`,
+    });
+    expect(replay.map((c) => c.steps)).toEqual([longest.steps.slice(0, busyAt)]);
   }, 120_000);
 
   it('a wrong worker path fails before any case runs, naming the path', () => {

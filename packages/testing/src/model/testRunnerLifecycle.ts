@@ -93,6 +93,14 @@ export interface RunnerLifecycleOptions {
    * the same without editing the test.
    */
   readonly only?: string | readonly string[];
+  /**
+   * A failing case is shrunk: its prefixes are run (binary search) to find
+   * the fewest first steps that still fail, and that is what the failure
+   * reports, with its own replay id (`<id>/<steps>`). Default true.
+   */
+  readonly shrink?: boolean;
+  /** Called before every run of a path (shrinking runs too): reset your fixture's state here. */
+  readonly beforeEach?: () => void | Promise<void>;
   /** Your check after each step; a throw fails the case there. */
   readonly afterStep?: (context: LifecycleStepContext) => void | Promise<void>;
   /** Your check at the end of each case (after the shutdown); a throw fails it. */
@@ -120,6 +128,17 @@ function workerText(worker: string | URL): string {
   return worker instanceof URL || worker.startsWith('file:')
     ? fileURLToPath(worker)
     : resolve(worker);
+}
+
+/** The first `steps` steps of `path`, as a path of their own. */
+function prefixOf(path: ModelPath, steps: number): ModelPath {
+  return {
+    ...path,
+    name: `${path.name} [first ${steps} steps]`,
+    steps: path.steps.slice(0, steps),
+    // (what it covers is not counted: coverage is the full cases')
+    transitions: [],
+  };
 }
 
 /** A worker that is not a file fails here, before any case runs. */
@@ -309,42 +328,82 @@ export function testRunnerLifecycle(options: RunnerLifecycleOptions): LifecycleC
   });
   const only = onlyIds(options);
   const cases: LifecycleCase[] = [];
-  for (const path of paths) {
-    const id = pathId(path);
-    if (only !== null && !only.has(id)) continue;
+  /** Runs `path` once as case `id`; a failure comes back as the user's error. */
+  const runOnce = async (path: ModelPath, id: string): Promise<Error | null> => {
+    await options.beforeEach?.();
+    try {
+      await runModelPath(path, driver, {
+        stepTimeoutMs: options.stepTimeoutMs ?? 10_000,
+        strict: true,
+        ...(options.afterStep === undefined
+          ? {}
+          : {
+              afterStep: (step, state) => {
+                const runner = driver.runner;
+                const troupe = driver.troupe;
+                if (runner === null || troupe === null) return;
+                return options.afterStep?.({ caseId: id, step, state, runner, troupe });
+              },
+            }),
+      });
+    } catch (error) {
+      return lifecycleFailure(id, path, error, driver);
+    }
+    if (options.afterCase !== undefined) {
+      const facts = driver.facts;
+      await options.afterCase({
+        caseId: id,
+        report: facts?.report ?? null,
+        errors: facts?.errors ?? [],
+      });
+    }
+    return null;
+  };
+  const addCase = (path: ModelPath, id: string): void => {
     cases.push({
       id,
       name: `[${id}] ${path.steps.map((_, i) => stepText(path, i)).join(' → ')}`,
       steps: path.steps.map((_, i) => stepText(path, i)),
       run: async () => {
-        try {
-          await runModelPath(path, driver, {
-            stepTimeoutMs: options.stepTimeoutMs ?? 10_000,
-            strict: true,
-            ...(options.afterStep === undefined
-              ? {}
-              : {
-                  afterStep: (step, state) => {
-                    const runner = driver.runner;
-                    const troupe = driver.troupe;
-                    if (runner === null || troupe === null) return;
-                    return options.afterStep?.({ caseId: id, step, state, runner, troupe });
-                  },
-                }),
-          });
-        } catch (error) {
-          throw lifecycleFailure(id, path, error, driver);
+        const failure = await runOnce(path, id);
+        if (failure === null) return;
+        if (options.shrink === false || path.steps.length <= 1) throw failure;
+        // The fewest first steps that still fail (binary search over prefixes).
+        let lo = 1;
+        let hi = path.steps.length;
+        let smallest = failure;
+        let runs = 0;
+        while (lo < hi) {
+          const mid = Math.floor((lo + hi) / 2);
+          runs += 1;
+          const again = await runOnce(prefixOf(path, mid), `${id}/${mid}`);
+          if (again === null) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+            smallest = again;
+          }
         }
-        if (options.afterCase !== undefined) {
-          const facts = driver.facts;
-          await options.afterCase({
-            caseId: id,
-            report: facts?.report ?? null,
-            errors: facts?.errors ?? [],
-          });
-        }
+        if (hi === path.steps.length) throw failure;
+        smallest.message += `\n  shrunk: the first ${hi} of the case's ${path.steps.length} steps already fail (${runs} runs of its prefixes)`;
+        throw smallest;
       },
     });
+  };
+  for (const path of paths) {
+    const id = pathId(path);
+    if (only !== null && !only.has(id)) {
+      // A shrunk case's id: the first <k> steps of case <id>.
+      for (const wanted of only) {
+        const [base, k] = wanted.split('/');
+        const steps = Number(k);
+        if (base === id && Number.isInteger(steps) && steps >= 1 && steps <= path.steps.length) {
+          addCase(prefixOf(path, steps), wanted);
+        }
+      }
+      continue;
+    }
+    addCase(path, id);
   }
   if (only !== null && cases.length === 0) {
     throw new Error(
