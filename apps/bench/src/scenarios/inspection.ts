@@ -1,7 +1,7 @@
 // 7. What watching costs: the same tiny tasks and the same resource graph
 // with a troupe.inspect() observer subscribed (a no-op, so the cost is
 // Troupe's and XState's, not the observer's) against none, in the same run.
-import { createTroupe, type Troupe } from '@troupe/runtime';
+import { createTroupe } from '@troupe/runtime';
 import { row, type Row, type Scenario } from '../scenario.js';
 import { median } from '../stats.js';
 import { pump, rotate } from '../timing.js';
@@ -41,22 +41,21 @@ export const inspection: Scenario = {
   name: 'inspection',
   title: 'troupe.inspect() subscribed (no-op observer) vs no observer',
   async run(ctx) {
-    const troupes: Record<Side, Troupe> = { off: createTroupe(), on: createTroupe() };
+    // One troupe and one runner: the rounds differ only by the subscription.
+    const troupe = createTroupe();
     let seen = 0;
-    troupes.on.inspect(() => (seen += 1));
-    const runners = {
-      off: await troupes.off.spawnRunner({ worker: WORKER, threads: THREADS }),
-      on: await troupes.on.spawnRunner({ worker: WORKER, threads: THREADS }),
-    };
+    const runner = await troupe.spawnRunner({ worker: WORKER, threads: THREADS });
     const sides: Side[] = ['off', 'on'];
     const tasks: Record<Side, number[]> = { off: [], on: [] };
     const resources: Record<Side, number[]> = { off: [], on: [] };
     try {
-      for (const side of sides) await pump((i) => runners[side].run(i), 5_000, IN_FLIGHT);
+      await pump((i) => runner.run(i), 5_000, IN_FLIGHT);
       const rounds = Math.max(5, ctx.rounds);
       for (let r = 0; r < rounds; r++) {
         for (const side of rotate(sides, r)) {
-          const ms = await pump((i) => runners[side].run(i), TASKS, IN_FLIGHT);
+          const stop = side === 'on' ? troupe.inspect(() => (seen += 1)) : null;
+          const ms = await pump((i) => runner.run(i), TASKS, IN_FLIGHT);
+          stop?.();
           tasks[side].push((TASKS / ms) * 1000);
           resources[side].push(await resourceRound(side === 'on'));
         }
@@ -66,7 +65,7 @@ export const inspection: Scenario = {
         );
       }
     } finally {
-      await Promise.all(sides.map((side) => troupes[side].shutdown({ reason: 'bench done' })));
+      await troupe.shutdown({ reason: 'bench done' });
     }
     const scenario = '7 inspection';
     const rows: Row[] = [
