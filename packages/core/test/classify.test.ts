@@ -54,6 +54,7 @@ const table: Readonly<Record<ErrorCode, Row>> = {
   ERR_RUNNER_STOPPED: same('LOW', 'SKIP'),
   ERR_RUNNER_STARTUP: { running: v('HIGH', 'ESCALATE'), shutdown: v('MEDIUM', 'SKIP') },
   ERR_WORKER_CRASHED: { running: v('HIGH', 'RESTART'), shutdown: v('MEDIUM', 'SKIP') },
+  ERR_WORKER_UNRESPONSIVE: { running: v('HIGH', 'RESTART'), shutdown: v('MEDIUM', 'SKIP') },
   ERR_TASK_TIMEOUT: { running: v('MEDIUM', 'RETRY'), shutdown: v('MEDIUM', 'SKIP') },
   ERR_TASK_ABORTED: same('LOW', 'SKIP'),
   ERR_QUEUE_FULL: { running: v('MEDIUM', 'RETRY'), shutdown: v('LOW', 'SKIP') },
@@ -87,7 +88,7 @@ describe('classifyError: the built-in table', () => {
   it('C01 the hand-written table has a row for every ErrorCode and nothing else', () => {
     expect(Object.keys(table).sort()).toEqual([...codes].sort());
     expect(Object.keys(builtInPolicies).sort()).toEqual([...codes].sort());
-    expect(codes).toHaveLength(21);
+    expect(codes).toHaveLength(22);
   });
 
   it('C02 every code while running (phase "running" and no phase at all)', () => {

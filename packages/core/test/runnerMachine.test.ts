@@ -1,5 +1,5 @@
 /*
- * runnerMachine: 35 states, 93 transitions. Every `after` runs on a
+ * runnerMachine: 35 states, 96 transitions. Every `after` runs on a
  * SimulatedClock; `Date.now` (used by the machine for events without `at`)
  * is pinned to that clock; the restart jitter has a fixed seed. Effects are
  * fakes given through `runnerMachine.provide`: `startSlot` records its
@@ -56,6 +56,9 @@
  * | running                     | threadExit [mayRestart] (threadDown, countRestart)   | R12, R20, R22 |
  * | running                     | threadExit else -> closing (failRestartLimit)        | R22, R25      |
  * | running                     | restart [isTemporary] / [mayRestart] / else          | R24           |
+ * | running                     | threadHung [isTemporary] -> closing (failCrash)      | R51           |
+ * | running                     | threadHung [mayRestart] (countRestart)               | R50           |
+ * | running                     | threadHung else -> closing (failRestartLimit)        | R51           |
  * | running.load.ready          | always [busy] -> busy                                | R03           |
  * | running.load.ready          | stop -> draining.drained                             | R36           |
  * | running.load.busy           | always [!busy] -> ready                              | R03           |
@@ -174,7 +177,12 @@ interface Slot {
 }
 
 /** The named actions the runtime provides, in the order they ran. */
-type Effect = 'notifyDraining' | 'abortQueued' | 'abortInFlight' | 'rejectQueued';
+type Effect =
+  | 'notifyDraining'
+  | 'abortQueued'
+  | 'abortInFlight'
+  | 'rejectQueued'
+  | `terminateHungThread(${number}, ${'restart' | 'stop'})`;
 
 function startRunner(options: RunnerOptions = {}) {
   const clock = new SimulatedClock();
@@ -213,6 +221,11 @@ function startRunner(options: RunnerOptions = {}) {
       abortQueued: record('abortQueued'),
       abortInFlight: record('abortInFlight'),
       rejectQueued: record('rejectQueued'),
+      terminateHungThread: ({ event }, params) => {
+        if (event.type === RunnerEventTypes.threadHung) {
+          effects.push(`terminateHungThread(${event.threadId}, ${params.decision})`);
+        }
+      },
     },
   });
   const machine =
@@ -314,6 +327,20 @@ function exit(at: number, facts: Partial<ThreadExitFacts> = {}): RunnerEvent {
     ...facts,
     at,
   };
+}
+
+function unresponsiveError(threadId: number): ErrorData {
+  return {
+    _tag: 'TroupeError',
+    name: 'WorkerUnresponsiveError',
+    code: ErrorCodes.WORKER_UNRESPONSIVE,
+    message: `thread ${threadId} answered no probe`,
+    context: { runnerId: 'r1', threadId },
+  };
+}
+
+function threadHung(at: number, threadId = 1): RunnerEvent {
+  return { type: RunnerEventTypes.threadHung, threadId, error: unresponsiveError(threadId), at };
 }
 
 function restart(at: number, error: ErrorData = crashError('unhealthy')): RunnerEvent {
@@ -1206,6 +1233,64 @@ describe('runnerMachine: running, threads', () => {
   });
 });
 
+describe('runnerMachine: a hung thread', () => {
+  it('R50 threadHung terminates that thread (decision restart), counted like a crash; its terminated exit is the pool replacing it', async () => {
+    const r = startRunner();
+    await toReady(r);
+    r.send(busyEvent);
+    r.send(threadHung(100, 2));
+    expect(r.effects).toEqual(['terminateHungThread(2, restart)']);
+    expect(r.value()).toEqual(busy);
+    expect(r.context()).toMatchObject({
+      restarts: [100],
+      restartCount: 1,
+      lastRestartAt: 100,
+      threadsUp: 2,
+      failure: null,
+    });
+    // The termination the action asked for: not counted again.
+    r.send(exit(110, { threadId: 2, terminated: true }));
+    expect(r.value()).toEqual(busyReplacing);
+    expect(r.context()).toMatchObject({ restartCount: 1, threadsUp: 1 });
+    r.send(threadUp(3));
+    expect(r.value()).toEqual(busy);
+  });
+
+  it('R51 threadHung under temporary fails the runner with the ERR_WORKER_UNRESPONSIVE error; past the budget with ERR_RESTART_LIMIT (decision stop)', async () => {
+    const temporary = startRunner({ restart: { policy: 'temporary' } });
+    await toReady(temporary);
+    temporary.send(threadHung(100));
+    expect(temporary.effects).toEqual(['terminateHungThread(1, stop)', 'rejectQueued']);
+    expect(temporary.value()).toEqual(closingTearingDown);
+    expect(temporary.context()).toMatchObject({ failure: unresponsiveError(1), restartCount: 0 });
+    await throughClosing(temporary);
+    expect(temporary.value()).toBe('failed');
+
+    const limited = startRunner({ restart: { maxRestarts: 1 } });
+    await toReady(limited);
+    limited.send(threadHung(100));
+    limited.send(exit(110, { terminated: true }));
+    limited.send(threadUp(3));
+    limited.send(threadHung(200, 2));
+    expect(limited.effects).toEqual([
+      'terminateHungThread(1, restart)',
+      'terminateHungThread(2, stop)',
+      'rejectQueued',
+    ]);
+    expect(limited.value()).toEqual(closingTearingDown);
+    expect(limited.context().failure).toEqual(restartLimitError(1, 1, unresponsiveError(2)));
+    await throughClosing(limited);
+    expect(limited.value()).toBe('failed');
+  });
+
+  it('R52 threadHung outside running is ignored (the monitor probes serving runners only)', () => {
+    const r = startRunner();
+    r.send(threadHung(0));
+    expect(r.value()).toEqual(queued);
+    expect(r.effects).toEqual([]);
+  });
+});
+
 describe('runnerMachine: restart intensity and backoff', () => {
   it('R25 the window slides: a restart exactly windowMs old no longer counts, 1 ms younger still does', async () => {
     const r = startRunner();
@@ -1951,7 +2036,7 @@ describe('runnerStateOf', () => {
 describe('runnerMachine: coverage', () => {
   it('R99 the tests above entered every state and took every transition', () => {
     expect(coverage.allStates).toHaveLength(35);
-    expect(coverage.allTransitions).toHaveLength(93);
+    expect(coverage.allTransitions).toHaveLength(96);
     expect(coverage.missingStates()).toEqual([]);
     expect(coverage.missingTransitions()).toEqual([]);
   });

@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import {
   InvalidConfigError,
@@ -20,9 +22,12 @@ import {
   type ProbeTarget,
 } from './health/HealthMonitor.js';
 import type { ActorView } from './inspection/ActorView.js';
+import { probeHandler, type ProbeSource } from './http/probeHandler.js';
 import { InspectionHub } from './inspection/InspectionHub.js';
 import type { InspectOption } from './inspection/InspectOption.js';
 import { silentLogger, toLogger, type Logger } from './logger.js';
+import { MetricsHub } from './metrics/MetricsHub.js';
+import type { TroupeMetrics } from './metrics/TroupeMetrics.js';
 import { parseWith } from './options/parse.js';
 import { createThreadPool } from './pool/ThreadPool.js';
 import { resolveRunnerSpec } from './options/resolveRunnerSpec.js';
@@ -66,12 +71,14 @@ export class Troupe {
   readonly #options: ReturnType<typeof parseTroupeOptions>;
   readonly #logger: Logger;
   readonly #inspect: InspectionHub;
+  readonly #phaseListeners = new Set<(phase: ShutdownPhase) => void>();
   readonly #events: TroupeEmitter<TroupeEvents>;
   readonly #runners = new Map<string, Live>();
   /** Failed runners, reported by health (and the shutdown report) until their id is spawned again. */
   readonly #failed = new Map<string, { target: ProbeTarget; summary: RunnerSummary }>();
   readonly #resources: ResourceManager;
   readonly #errors: ErrorHandler;
+  readonly #metrics: MetricsHub;
   readonly #supervisor: Supervisor;
   readonly #coordinator: ShutdownCoordinator;
   readonly #health: HealthMonitor;
@@ -122,6 +129,15 @@ export class Troupe {
         this.#wantsTaskEvents = this.#events.listenerCount('task:settled') > 0;
       },
     });
+    this.#metrics = new MetricsHub({
+      defaultMetrics: resolved.metrics.defaultMetrics,
+      source: {
+        runners: () => this.#live(),
+        failed: () => [...this.#failed.keys()],
+        health: () => this.#health.current(),
+        resources: () => this.#resources.list(),
+      },
+    });
     this.#errors = new ErrorHandler({
       logger: this.#logger,
       ringSize: resolved.errors.ringSize,
@@ -131,6 +147,7 @@ export class Troupe {
         ? {}
         : { classify: resolved.errors.classify as unknown as Classifier }),
       emit: (record) => {
+        this.#metrics.error(record);
         this.#events.emit('error', record);
       },
       escalate: (record) => {
@@ -170,9 +187,21 @@ export class Troupe {
         },
       },
     });
+    const phaseOf = (): ShutdownPhase => this.phase;
     this.#resources = new ResourceManager({
       logger: this.#logger,
       inspect: this.#inspect,
+      phases: {
+        get phase() {
+          return phaseOf();
+        },
+        onPhase: (listener) => {
+          this.#phaseListeners.add(listener);
+          return () => {
+            this.#phaseListeners.delete(listener);
+          };
+        },
+      },
       isReserved: (id) => this.#runners.has(id),
       onError: (error) => {
         this.#reportError(error, { component: 'resources', operation: 'open' });
@@ -202,6 +231,14 @@ export class Troupe {
         forceClose: () => this.#forceClosePhase(),
       },
       onPhase: (phase, previous) => {
+        this.#metrics.phase(phase, previous);
+        for (const listener of this.#phaseListeners) {
+          try {
+            listener(phase);
+          } catch (error) {
+            this.#listenerFailed(error, 'http server phase', {});
+          }
+        }
         this.#events.emit('shutdown:phase', {
           phase,
           previous,
@@ -238,6 +275,7 @@ export class Troupe {
         atSignal: this.#atSignal,
         threads: this.#threadTotals(),
       });
+      this.#metrics.phasesDone(report.phases);
       this.#logger.info(
         { report: { ...report, resources: { ...report.resources, details: undefined } } },
         'shutdown complete',
@@ -309,6 +347,84 @@ export class Troupe {
     return this.#inspect.subscribe(observer);
   }
 
+  /**
+   * The troupe's probes as a `node:http` request listener, to mount in your
+   * own server (Express, Fastify, Koa take one): `GET /livez` is 200 until
+   * the process exits (503 once the troupe shut itself down on an
+   * escalation); `GET /readyz` is 200 while running and 503 from SIGNALING
+   * on; `GET /metrics` is the Prometheus text when the troupe has metrics.
+   * Both probes answer JSON with the reason. `prefix` mounts them under a
+   * path (`/ops/livez`).
+   *
+   * @example
+   * ```ts
+   * http.createServer(troupe.httpHandler()).listen(9090);
+   * ```
+   */
+  httpHandler(
+    options: { readonly prefix?: string } = {},
+  ): (req: IncomingMessage, res: ServerResponse) => void {
+    const phaseOf = (): ShutdownPhase => this.phase;
+    const readyOf = (): boolean => this.ready;
+    return probeHandler(
+      {
+        nodeId: this.nodeId,
+        get phase() {
+          return phaseOf();
+        },
+        get ready() {
+          return readyOf();
+        },
+        shutdownReason: () => this.#reason,
+        failure: () =>
+          this.#reason !== null && this.#reason.startsWith('escalation') ? this.#reason : null,
+        ...this.#metricsSource(),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Serves {@link httpHandler} on a server of its own (host 127.0.0.1 unless
+   * given; port 0 picks a free one), registered as the resource `id`
+   * (default `'http'`): the shutdown closes it in CLOSING, after the
+   * probes said not ready from SIGNALING on.
+   */
+  async listen(
+    options: { readonly port?: number; readonly host?: string; readonly id?: string } = {},
+  ): Promise<{ readonly url: string; close(): Promise<void> }> {
+    const server = createServer(this.httpHandler());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      return closing;
+    };
+    this.#resources.register({ id: options.id ?? 'http', close });
+    return { url: `http://${host}:${address.port}`, close };
+  }
+
+  /** The metrics endpoint's source: the troupe's own registry. */
+  #metricsSource(): Pick<ProbeSource, 'metrics'> {
+    const metrics = this.#metrics;
+    return {
+      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+    };
+  }
+
   /** The shutdown phase: `running`, `signaling`, `draining`, `closing` or `stopped`. */
   get phase(): ShutdownPhase {
     return this.#coordinator.phase;
@@ -322,6 +438,14 @@ export class Troupe {
   /** The resource manager: register resources to close in dependency order. */
   get resources(): ResourceRegistry {
     return this.#resources;
+  }
+
+  /**
+   * The troupe's Prometheus metrics, in a registry of its own: serve
+   * `await troupe.metrics.text()` with `troupe.metrics.contentType`.
+   */
+  get metrics(): TroupeMetrics {
+    return this.#metrics;
   }
 
   /** The error handler: statistics and recent records. */
@@ -488,7 +612,13 @@ export class Troupe {
       emitTaskSettled: (event) => {
         this.#events.emit('task:settled', event);
       },
-      refusedAfterFinal: () => {
+      alert: (alert) => {
+        this.#logger.warn({ alert }, `alert: ${alert.message}`);
+        this.#events.emit('alert', alert);
+      },
+      taskDurations: (runnerId) => this.#metrics.durations(runnerId),
+      refusedAfterFinal: (runnerId) => {
+        this.#metrics.refusedAfterFinal(runnerId);
         const tasks = this.#gone.tasks;
         this.#gone = {
           ...this.#gone,
@@ -523,6 +653,7 @@ export class Troupe {
     if (this.#runners.get(core.id) === live) this.#runners.delete(core.id);
     const summary = core.summary;
     if (summary === null) return;
+    this.#metrics.retire(summary.stats);
     this.#gone = {
       tasks: addTasks(this.#gone.tasks, summary.stats),
       started: this.#gone.started + summary.threads.started,

@@ -12,6 +12,7 @@ export type {
 export type {
   ErrorOptions,
   HealthOptions,
+  MetricsOptions,
   RestartOptions,
   RunnerDefaults,
   RunnerSpec,
@@ -44,6 +45,7 @@ export type {
   LatencyFigures,
   RunnerHealth,
 } from './health/HealthMonitor.js';
+export type { TroupeMetrics } from './metrics/TroupeMetrics.js';
 export type { ActorView } from './inspection/ActorView.js';
 export type { InspectOption } from './inspection/InspectOption.js';
 export {
@@ -78,6 +80,7 @@ export {
   UnknownError,
   UnknownHandlerError,
   WorkerCrashedError,
+  WorkerUnresponsiveError,
   isTroupeError,
   type ErrorCode,
   type ErrorData,

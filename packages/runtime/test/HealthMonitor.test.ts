@@ -1,8 +1,15 @@
 // HealthMonitor over fake ProbeTargets (no threads): the score and its
-// components, busy versus hung threads, unhealthy probes in a row and the
+// components, busy versus hung threads (each thread on its own clock, a hung
+// one handed to its runner), saturation (utilisation, queue waits, the task
+// component), unhealthy probes in a row and the
 // recovery call, the troupe-wide report, the cost of current() (bug 12:
 // health() was O(n²) in the number of runners), and probe coalescing.
-import type { RunnerState, ShutdownPhase, UnhealthyError } from '@troupe/core';
+import {
+  defaultHealthWeights,
+  type RunnerState,
+  type ShutdownPhase,
+  type UnhealthyError,
+} from '@troupe/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeAnswer } from '../src/channel/ThreadChannels.js';
 import {
@@ -12,7 +19,9 @@ import {
   type HealthReport,
   type ProbeTarget,
   type RunnerHealth,
+  type RunnerLoad,
 } from '../src/health/HealthMonitor.js';
+import type { QueueWaitWindow } from '../src/task/QueueWaits.js';
 import type { RunTimeSummary } from '../src/pool/ThreadPool.js';
 import type { RunnerStats } from '../src/runner/types.js';
 import { deferred, recordingLogger, settleState, type Deferred } from './support.js';
@@ -33,6 +42,14 @@ class FakeTarget implements ProbeTarget {
   statsCalls = 0;
   probeCalls = 0;
   runTimeCalls = 0;
+  /** The task each busy thread runs: when it started (performance.now()). */
+  readonly tasks = new Map<number, number>();
+  /** What load() says. */
+  loadNow: RunnerLoad = { running: 0, oldestQueuedAt: null };
+  /** What the next takeQueueWaits() returns (then an empty window). */
+  waits: QueueWaitWindow = { count: 0, p90: 0, max: 0 };
+  /** threadHung calls: [threadId, silentMs, hungAfterMs]. */
+  readonly hung: [number, number, number][] = [];
   #state: RunnerState;
 
   constructor(id: string, threads = 2, state: RunnerState = 'ready') {
@@ -78,6 +95,35 @@ class FakeTarget implements ProbeTarget {
     return this.latency;
   }
 
+  busySince(threadId: number): number | null {
+    return this.tasks.get(threadId) ?? null;
+  }
+
+  load(): RunnerLoad {
+    return this.loadNow;
+  }
+
+  takeQueueWaits(): QueueWaitWindow {
+    const waits = this.waits;
+    this.waits = { count: 0, p90: 0, max: 0 };
+    return waits;
+  }
+
+  threadHung(threadId: number, silentMs: number, hungAfterMs: number): void {
+    this.hung.push([threadId, silentMs, hungAfterMs]);
+  }
+
+  /** A task starts on this thread now. */
+  run(threadId: number): void {
+    this.tasks.set(threadId, performance.now());
+  }
+
+  answer(...threadIds: number[]): void {
+    this.answers = this.answers.map((a) =>
+      threadIds.includes(a.threadId) ? { ...a, ok: true, active: 1 } : a,
+    );
+  }
+
   silence(...threadIds: number[]): void {
     this.answers = this.answers.map((a) =>
       threadIds.includes(a.threadId) ? { ...a, ok: false, active: 0 } : a,
@@ -89,13 +135,15 @@ const OPTIONS: HealthOptions = {
   enabled: true,
   intervalMs: 1_000,
   probeTimeoutMs: 500,
-  weights: { process: 0.4, status: 0.2, resource: 0.2, error: 0.2 },
+  // The task component is left out here (its own tests use the defaults).
+  weights: { process: 0.4, status: 0.2, resource: 0.2, error: 0.2, tasks: 0 },
   thresholds: {
     healthy: 0.9,
     degraded: 0.7,
     errorRatePerMin: 30,
     unhealthyProbes: 3,
     hungAfterMs: 30_000,
+    queueWaitMs: 500,
   },
   recovery: 'restart',
 };
@@ -188,23 +236,98 @@ describe('HealthMonitor scoring', () => {
     expect(health.status).toBe('unhealthy');
   });
 
-  it('a silent thread while tasks run is presumed busy, until nothing settled for hungAfterMs', async () => {
+  it('a silent thread running a task is presumed busy until it has been silent for hungAfterMs', async () => {
+    const target = new FakeTarget('r1');
+    const s = setup([target], { thresholds: { ...OPTIONS.thresholds, hungAfterMs: 5_000 } });
+    await probeOne(s); // both answer
+    target.run(1);
+    target.silence(1);
+    target.counts.inFlight = 1;
+    vi.advanceTimersByTime(4_999);
+    let health = await probeOne(s);
+    expect(health.threads).toMatchObject({ responsive: 1, busy: 1, hung: 0 });
+    expect(health.components.process).toBe(1);
+    expect(target.hung).toEqual([]);
+    vi.advanceTimersByTime(1);
+    health = await probeOne(s);
+    expect(health.threads).toMatchObject({ responsive: 1, busy: 0, hung: 1 });
+    expect(target.hung).toEqual([[1, 5_000, 5_000]]);
+    // Handed to its runner, which replaces it: not a reason to restart the runner.
+    expect(health.components.process).toBe(1);
+    expect(health.status).toBe('healthy');
+    // Not handed over again while it is still there.
+    vi.advanceTimersByTime(1_000);
+    health = await probeOne(s);
+    expect(health.threads).toMatchObject({ busy: 0, hung: 1 });
+    expect(target.hung).toHaveLength(1);
+  });
+
+  it('per thread: a sibling that keeps serving (tasks settling) does not hide a hung thread', async () => {
+    const target = new FakeTarget('r1');
+    const s = setup([target], { thresholds: { ...OPTIONS.thresholds, hungAfterMs: 300 } });
+    await probeOne(s); // both answer at 0
+    target.run(1);
+    target.silence(1);
+    for (let i = 1; i <= 3; i++) {
+      vi.advanceTimersByTime(100);
+      // Thread 2 serves: a task settles between probes, it answers each one.
+      target.run(2);
+      target.counts.completed = i;
+      target.tasks.delete(2);
+      await probeOne(s);
+    }
+    expect(target.hung).toEqual([[1, 300, 300]]);
+  });
+
+  it("a thread's silence counts from its last answer, or its task's start if later", async () => {
+    const target = new FakeTarget('r1', 1);
+    const s = setup([target], { thresholds: { ...OPTIONS.thresholds, hungAfterMs: 1_000 } });
+    await probeOne(s); // answered at 0
+    vi.advanceTimersByTime(800);
+    target.run(1); // a task starts at 800 and the thread goes silent
+    target.silence(1);
+    vi.advanceTimersByTime(900); // 1,700: silent 900 ms while running a task
+    let health = await probeOne(s);
+    expect(health.threads).toMatchObject({ busy: 1, hung: 0 });
+    vi.advanceTimersByTime(100);
+    health = await probeOne(s);
+    expect(health.threads).toMatchObject({ busy: 0, hung: 1 });
+    expect(target.hung).toEqual([[1, 1_000, 1_000]]);
+  });
+
+  it('long synchronous tasks back to back, each under hungAfterMs, are not a fault', async () => {
+    const target = new FakeTarget('r1', 1);
+    const s = setup([target], { thresholds: { ...OPTIONS.thresholds, hungAfterMs: 1_000 } });
+    target.silence(1);
+    for (let i = 0; i < 5; i++) {
+      target.run(1);
+      vi.advanceTimersByTime(900);
+      expect((await probeOne(s)).threads).toMatchObject({ busy: 1, hung: 0 });
+    }
+    expect(target.hung).toEqual([]);
+  });
+
+  it('a hung thread is not handed over once the shutdown began, nor by a runner not serving', async () => {
+    const target = new FakeTarget('r1', 1);
+    const s = setup([target], { thresholds: { ...OPTIONS.thresholds, hungAfterMs: 100 } });
+    target.run(1);
+    target.silence(1);
+    vi.advanceTimersByTime(200);
+    s.state.phase = 'draining';
+    await probeOne(s);
+    target.state = 'restarting';
+    s.state.phase = 'running';
+    await probeOne(s);
+    expect(target.hung).toEqual([]);
+  });
+
+  it('a silent thread without a task while tasks wait for a thread the pool did not name yet: busy', async () => {
     const target = new FakeTarget('r1');
     target.silence(1, 2);
     target.counts.inFlight = 1;
-    const s = setup([target], { thresholds: { ...OPTIONS.thresholds, hungAfterMs: 5_000 } });
-    let health = await probeOne(s);
+    const health = await probeOne(setup([target]));
     expect(health.threads).toMatchObject({ responsive: 0, busy: 1, hung: 1 });
     expect(health.components.process).toBe(0.5);
-    vi.advanceTimersByTime(4_000);
-    // a task settled meanwhile: progress, still busy
-    target.counts.completed = 1;
-    health = await probeOne(s);
-    expect(health.threads).toMatchObject({ busy: 1, hung: 1 });
-    vi.advanceTimersByTime(5_000);
-    health = await probeOne(s);
-    expect(health.threads).toMatchObject({ busy: 0, hung: 2 });
-    expect(health.components.process).toBe(0);
   });
 
   it('a thread being replaced (within its startup deadline) counts as serving; a missing one does not', async () => {
@@ -265,7 +388,9 @@ describe('HealthMonitor scoring', () => {
   it('weights are normalized by their sum', async () => {
     const target = new FakeTarget('r1');
     target.silence(1, 2);
-    const s = setup([target], { weights: { process: 1, status: 1, resource: 0, error: 0 } });
+    const s = setup([target], {
+      weights: { process: 1, status: 1, resource: 0, error: 0, tasks: 0 },
+    });
     expect((await probeOne(s)).score).toBe(0.5);
   });
 
@@ -285,6 +410,8 @@ describe('HealthMonitor scoring', () => {
       failed: 1,
       completionPerSec: 4,
       latencyMs: { mean: 2, p50: 1, p90: 3, p99: 4, max: 5 },
+      utilisation: 0,
+      queueWaitMs: { oldest: 0, p90: 0, max: 0 },
     });
     expect(target.runTimeCalls).toBe(2);
     // nothing settled since: the histogram is not read again
@@ -293,6 +420,90 @@ describe('HealthMonitor scoring', () => {
     expect(health.tasks.completionPerSec).toBe(0);
     expect(health.tasks.latencyMs).toEqual(target.latency);
     expect(target.runTimeCalls).toBe(2);
+  });
+});
+
+describe('HealthMonitor saturation', () => {
+  const saturationOptions = { weights: defaultHealthWeights };
+
+  it('the default weights sum to 1', () => {
+    const { process, status, resource, error, tasks } = defaultHealthWeights;
+    expect(process + status + resource + error + tasks).toBeCloseTo(1, 10);
+  });
+
+  it('reports utilisation, the oldest queued task and the waits since the last probe', async () => {
+    const target = new FakeTarget('r1', 4);
+    const s = setup([target], saturationOptions);
+    target.loadNow = { running: 3, oldestQueuedAt: null };
+    let health = await probeOne(s);
+    expect(health.tasks).toMatchObject({
+      utilisation: 0.75,
+      queueWaitMs: { oldest: 0, p90: 0, max: 0 },
+    });
+    expect(health.components.tasks).toBe(1);
+    expect(health.status).toBe('healthy');
+    target.loadNow = { running: 4, oldestQueuedAt: performance.now() };
+    target.waits = { count: 40, p90: 120, max: 180 };
+    vi.advanceTimersByTime(200);
+    health = await probeOne(s);
+    expect(health.tasks).toMatchObject({
+      utilisation: 1,
+      queueWaitMs: { oldest: 200, p90: 120, max: 200 },
+    });
+    // The larger of the oldest wait and the p90 against queueWaitMs (500).
+    expect(health.components.tasks).toBeCloseTo(0.6, 10);
+    expect(health.score).toBeCloseTo(0.94, 10);
+    expect(health.status).toBe('healthy');
+  });
+
+  it('a saturated runner (every thread busy, waits past queueWaitMs) reads degraded, never unhealthy', async () => {
+    const target = new FakeTarget('r1', 2);
+    const s = setup([target], saturationOptions);
+    target.loadNow = { running: 2, oldestQueuedAt: performance.now() };
+    target.counts = { ...target.counts, inFlight: 2, queued: 50 };
+    target.waits = { count: 100, p90: 700, max: 900 };
+    vi.advanceTimersByTime(600);
+    let health = await probeOne(s);
+    expect(health.tasks).toMatchObject({ queued: 50, utilisation: 1 });
+    expect(health.tasks.queueWaitMs).toEqual({ oldest: 600, p90: 700, max: 900 });
+    expect(health.components.tasks).toBe(0);
+    expect(health.score).toBeCloseTo(0.85, 10);
+    expect(health.status).toBe('degraded');
+    // Much longer waits: still degraded (load is no reason to restart).
+    vi.advanceTimersByTime(60_000);
+    health = await probeOne(s);
+    expect(health.status).toBe('degraded');
+    expect(s.unhealthy).toEqual([]);
+    // The queue emptied, the last window's waits were short: healthy again.
+    target.loadNow = { running: 1, oldestQueuedAt: null };
+    target.waits = { count: 10, p90: 0, max: 20 };
+    health = await probeOne(s);
+    expect(health.components.tasks).toBe(1);
+    expect(health.status).toBe('healthy');
+  });
+
+  it('a p90 wait past the threshold degrades even when nothing is queued at the probe', async () => {
+    const target = new FakeTarget('r1', 2);
+    const s = setup([target], saturationOptions);
+    target.waits = { count: 200, p90: 450, max: 600 };
+    const health = await probeOne(s);
+    expect(health.tasks.queueWaitMs).toEqual({ oldest: 0, p90: 450, max: 600 });
+    expect(health.components.tasks).toBeCloseTo(0.1, 10);
+    expect(health.status).toBe('degraded');
+  });
+
+  it('current() without a probe reads the queue but does not take the wait window', () => {
+    const target = new FakeTarget('r1', 2);
+    const s = setup([target], saturationOptions);
+    target.loadNow = { running: 2, oldestQueuedAt: performance.now() - 1_000 };
+    target.waits = { count: 5, p90: 300, max: 400 };
+    const health = s.monitor.current().runners[0];
+    expect(health?.tasks).toMatchObject({
+      utilisation: 1,
+      queueWaitMs: { oldest: 1_000, p90: 0, max: 1_000 },
+    });
+    expect(health?.status).toBe('degraded');
+    expect(target.waits.count).toBe(5);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   TaskTimeoutError,
   ThreadStartupError,
   WorkerCrashedError,
+  WorkerUnresponsiveError,
   isTroupeError,
   runnerStateOf,
   toErrorData,
@@ -29,6 +30,7 @@ import { runnerFacade } from '../src/runner/RunnerHandle.js';
 import { RunnerCore } from '../src/runner/RunnerCore.js';
 import type { RunnerHost } from '../src/runner/RunnerHost.js';
 import { StartGate } from '../src/startup/StartGate.js';
+import type { Alert } from '../src/supervision/Supervisor.js';
 import { FakePool, type FakeThread } from './fakePool.js';
 import {
   deferred,
@@ -52,6 +54,8 @@ interface Harness {
   readonly states: [RunnerState, RunnerState | null][];
   readonly closeFailures: ResourceCloseRecord[];
   readonly listenerFailures: { error: unknown; listener: string }[];
+  /** host.alert calls, in order. */
+  readonly alerts: Alert[];
   readonly pools: FakePool[];
   readonly phase: { value: ShutdownPhase };
   /** What host.isRetryable answers. */
@@ -80,6 +84,7 @@ function harness(spec: Partial<RunnerSpec> = {}): Harness {
   const states: [RunnerState, RunnerState | null][] = [];
   const closeFailures: ResourceCloseRecord[] = [];
   const listenerFailures: { error: unknown; listener: string }[] = [];
+  const alerts: Alert[] = [];
   const pools: FakePool[] = [];
   const poolWaiters: { index: number; resolve: (pool: FakePool) => void }[] = [];
   const resources = new ResourceManager({
@@ -121,6 +126,7 @@ function harness(spec: Partial<RunnerSpec> = {}): Harness {
     isRetryable: () => retryable.value,
     emitState: (_runnerId, state, previous) => states.push([state, previous]),
     emitTaskSettled: () => {},
+    alert: (alert) => alerts.push(alert),
     refusedAfterFinal: () => {},
   };
   const resolved = resolveRunnerSpec(
@@ -150,6 +156,7 @@ function harness(spec: Partial<RunnerSpec> = {}): Harness {
     states,
     closeFailures,
     listenerFailures,
+    alerts,
     pools,
     phase,
     retryable,
@@ -590,6 +597,91 @@ describe('RunnerCore crashes and restarts', () => {
     expect(idle.callsOf('teardown')).toHaveLength(1);
     await poolUp(h, 1);
     await restarted;
+  });
+});
+
+describe('RunnerCore hung threads', () => {
+  it("threadHung: the thread's task fails ERR_WORKER_UNRESPONSIVE, the thread is terminated and replaced, an alert is raised; the sibling keeps serving", async () => {
+    const h = harness({ threads: 2 });
+    const { pool, threads } = await serving(h, 2);
+    const stuck = h.core.run('spin', undefined);
+    const stuckTask = await pool.nextTask(0);
+    const hungThread = stuckTask.threadId;
+    const sibling = threads.find((t) => t.threadId !== hungThread);
+    expect(h.core.busySince(hungThread)).toBeTypeOf('number');
+    expect(h.core.busySince(sibling!.threadId)).toBeNull();
+    h.core.threadHung(hungThread, 1_234, 1_000);
+    const error = await rejectionOf(stuck);
+    expect(error).toBeInstanceOf(WorkerUnresponsiveError);
+    expect(error).toMatchObject({
+      code: 'ERR_WORKER_UNRESPONSIVE',
+      context: { runnerId: 'r1', threadId: hungThread, silentMs: 1_234, hungAfterMs: 1_000 },
+    });
+    expect((error as Error).message).toBe(
+      `thread ${hungThread} of runner "r1" answered no health probe for 1234 ms while running task r1#1 (hungAfterMs 1000): it was terminated`,
+    );
+    expect(pool.terminated).toEqual([hungThread]);
+    expect(h.alerts).toEqual([
+      expect.objectContaining({
+        kind: 'health',
+        severity: 'HIGH',
+        code: 'ERR_WORKER_UNRESPONSIVE',
+        runnerId: 'r1',
+        decision: 'restart',
+      }),
+    ]);
+    // Counted against the restart budget like a crash (once: its exit is a termination).
+    expect(h.core.stats()).toMatchObject({ restarts: 1, crashes: 0, failed: 1 });
+    expect(h.core.view.getSnapshot().matches({ running: { threads: 'replacing' } })).toBe(true);
+    // The sibling keeps serving meanwhile.
+    const next = h.core.run('b', undefined);
+    const onSibling = await pool.nextTask(1);
+    expect(onSibling.threadId).toBe(sibling!.threadId);
+    onSibling.resolve('B');
+    expect(await next).toBe('B');
+    pool.startThread();
+    await untilSnapshot(h.core.view, (snap) => snap.matches({ running: { threads: 'full' } }));
+    // The task's failure is the one record (its thread's exit was a termination).
+    expect(records(h, 'ERR_WORKER_UNRESPONSIVE')).toHaveLength(1);
+    expect(records(h, 'ERR_WORKER_CRASHED')).toHaveLength(0);
+  });
+
+  it('threadHung past the restart budget fails the runner (decision stop)', async () => {
+    const h = harness({ threads: 1, restart: { maxRestarts: 0 } });
+    const { pool } = await serving(h, 1);
+    const stuck = h.core.run('spin', undefined);
+    const task = await pool.nextTask(0);
+    h.core.threadHung(task.threadId, 500, 500);
+    expect(await rejectionOf(stuck)).toMatchObject({ code: 'ERR_WORKER_UNRESPONSIVE' });
+    await h.until('failed');
+    expect(h.alerts.map((a) => a.decision)).toEqual(['stop']);
+    expect(h.core.failure()).toMatchObject({
+      code: 'ERR_RESTART_LIMIT',
+      cause: { code: 'ERR_WORKER_UNRESPONSIVE' },
+    });
+  });
+
+  it('saturation figures: threads busy, the oldest queued task, the waits of tasks that reached a thread', async () => {
+    const h = harness({ threads: 1 });
+    const { pool } = await serving(h, 1);
+    expect(h.core.load()).toEqual({ running: 0, oldestQueuedAt: null });
+    const first = h.core.run('a', undefined);
+    const before = performance.now();
+    const second = h.core.run('b', undefined);
+    const load = h.core.load();
+    expect(load.running).toBe(1);
+    expect(load.oldestQueuedAt).toBeGreaterThanOrEqual(before);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    (await pool.nextTask(0)).resolve('A');
+    await first;
+    (await pool.nextTask(1)).resolve('B');
+    await second;
+    const waits = h.core.takeQueueWaits();
+    expect(waits.count).toBe(2);
+    expect(waits.max).toBeGreaterThanOrEqual(25);
+    expect(waits.p90).toBe(waits.max);
+    expect(h.core.takeQueueWaits()).toEqual({ count: 0, p90: 0, max: 0 });
+    expect(h.core.load()).toEqual({ running: 0, oldestQueuedAt: null });
   });
 });
 

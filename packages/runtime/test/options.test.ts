@@ -12,6 +12,7 @@ import { resolveRunnerSpec } from '../src/options/resolveRunnerSpec.js';
 import {
   errorsSchema,
   healthSchema,
+  metricsSchema,
   restartSchema,
   runnerSpecSchema,
   shutdownSchema,
@@ -20,6 +21,7 @@ import {
 import type {
   ErrorOptions,
   HealthOptions,
+  MetricsOptions,
   RestartOptions,
   RunnerDefaults,
   RunnerSpec,
@@ -392,6 +394,24 @@ describe('maxConcurrentStarts', () => {
   });
 });
 
+describe('metrics', () => {
+  it('has no default process metrics unless asked', () => {
+    expect(parseWith(troupeOptionsSchema, {}, 'options').metrics).toEqual({
+      defaultMetrics: false,
+    });
+    expect(
+      parseWith(troupeOptionsSchema, { metrics: { defaultMetrics: true } }, 'options').metrics,
+    ).toEqual({ defaultMetrics: true });
+  });
+
+  it.each([{ defaultMetrics: 'yes' }, { prefix: 'x_' }, true])('refuses %j', (value) => {
+    const failure = configError(() =>
+      parseWith(troupeOptionsSchema, { metrics: value }, 'options'),
+    );
+    expect(failure.field).toMatch(/^options\.metrics/);
+  });
+});
+
 /** T without `readonly`, deeply (functions and class instances as they are). */
 type Writable<T> = T extends (...args: never[]) => unknown
   ? T
@@ -435,6 +455,7 @@ describe('the option interfaces and their schemas agree', () => {
         errors: true,
         runnerDefaults: true,
         maxConcurrentStarts: true,
+        metrics: true,
       }),
       troupeOptionsSchema,
     ],
@@ -468,6 +489,7 @@ describe('the option interfaces and their schemas agree', () => {
         status: true,
         resource: true,
         error: true,
+        tasks: true,
       }),
       healthSchema.shape.weights,
     ],
@@ -479,6 +501,7 @@ describe('the option interfaces and their schemas agree', () => {
         errorRatePerMin: true,
         unhealthyProbes: true,
         hungAfterMs: true,
+        queueWaitMs: true,
       }),
       healthSchema.shape.thresholds,
     ],
@@ -547,6 +570,7 @@ describe('the option interfaces and their schemas agree', () => {
       }),
       shape.runnerDefaults,
     ],
+    ['MetricsOptions', keys<MetricsOptions>({ defaultMetrics: true }), metricsSchema],
   ])('%s has the keys its schema accepts', (_name, interfaceKeys, schema) => {
     expect(interfaceKeys).toEqual(keysOf(schema));
   });

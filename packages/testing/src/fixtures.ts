@@ -28,6 +28,8 @@ export const fixtures = {
   throwOnLoad: fixture('throw-on-load'),
   /** Plain module whose task spins forever (a blocked thread). */
   hang: fixture('hang'),
+  /** Plain module: returns, then blocks its idle thread's event loop for `payload` ms (silent, no task). */
+  blockAfterReturn: fixture('block-after-return'),
   /** Plain module that allocates until its heap limit (use `resourceLimits`). */
   heapHog: fixture('heap-hog'),
   /** Plain module returning a value that cannot be cloned. */

@@ -86,6 +86,9 @@ export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
     during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'MEDIUM', action: 'RETRY' },
   [ErrorCodes.WORKER_CRASHED]: (c) =>
     during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
+  // A hung thread: terminated and replaced by its runner, like a crash.
+  [ErrorCodes.WORKER_UNRESPONSIVE]: (c) =>
+    during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'RESTART' },
   // A first start: the caller of spawnRunner gets the error; an alert says so.
   [ErrorCodes.RUNNER_STARTUP]: (c) =>
     during(c) ? { severity: 'MEDIUM', action: 'SKIP' } : { severity: 'HIGH', action: 'ESCALATE' },

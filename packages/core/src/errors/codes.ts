@@ -38,6 +38,13 @@ export const ErrorCodes = {
    * first start fails with `ERR_RUNNER_STARTUP` instead.
    */
   THREAD_STARTUP: 'ERR_THREAD_STARTUP',
+  /**
+   * A thread answered no health probe for `health.thresholds.hungAfterMs`
+   * while it ran a task (a busy loop, a blocked event loop): its task fails
+   * with this, and the thread is terminated and replaced (counted against
+   * the runner's restart budget, like a crash).
+   */
+  WORKER_UNRESPONSIVE: 'ERR_WORKER_UNRESPONSIVE',
   /** A listener you registered (`troupe.on`, `runner.on`, an inspection observer) threw. */
   LISTENER_FAILED: 'ERR_LISTENER_FAILED',
   /** A forced shutdown path (abort and terminate, force-close) did not finish within `forceMs`. */

@@ -30,6 +30,7 @@ export {
   UnknownError,
   UnknownHandlerError,
   WorkerCrashedError,
+  WorkerUnresponsiveError,
   createTroupeError,
 } from './subclasses.js';
 export {

@@ -34,6 +34,18 @@ export class WorkerCrashedError extends TroupeError {
   }
 }
 
+/**
+ * The thread running the task answered no health probe for
+ * `health.thresholds.hungAfterMs`: it was terminated and replaced.
+ * `context.threadId` and `context.silentMs` say which and for how long.
+ */
+export class WorkerUnresponsiveError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.WORKER_UNRESPONSIVE;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.WORKER_UNRESPONSIVE, message, options);
+  }
+}
+
 /** The task exceeded its `timeoutMs` (or the runner's `taskTimeoutMs`). */
 export class TaskTimeoutError extends TroupeError {
   declare readonly code: typeof ErrorCodes.TASK_TIMEOUT;
@@ -177,6 +189,7 @@ const byCode: Readonly<Record<ErrorCode, TroupeErrorClass>> = {
   [ErrorCodes.RUNNER_STOPPED]: RunnerStoppedError,
   [ErrorCodes.RUNNER_STARTUP]: RunnerStartupError,
   [ErrorCodes.WORKER_CRASHED]: WorkerCrashedError,
+  [ErrorCodes.WORKER_UNRESPONSIVE]: WorkerUnresponsiveError,
   [ErrorCodes.TASK_TIMEOUT]: TaskTimeoutError,
   [ErrorCodes.TASK_ABORTED]: TaskAbortedError,
   [ErrorCodes.QUEUE_FULL]: QueueFullError,

@@ -84,6 +84,7 @@ export const RunnerEventTypes = {
   threadUp: 'troupe.runner.threadUp',
   threadFailed: 'troupe.runner.threadFailed',
   threadExit: 'troupe.runner.threadExit',
+  threadHung: 'troupe.runner.threadHung',
   restart: 'troupe.runner.restart',
   stop: 'troupe.runner.stop',
   abort: 'troupe.runner.abort',
@@ -123,6 +124,17 @@ export type RunnerEvent =
     }
   /** A thread exited, with the facts the pool knows. */
   | ({ readonly type: 'troupe.runner.threadExit'; readonly at?: number } & ThreadExitFacts)
+  /**
+   * The health monitor found a thread that answered no probe for
+   * `hungAfterMs` while it ran a task (`error` is its
+   * `ERR_WORKER_UNRESPONSIVE`): replace it, counted like a crash.
+   */
+  | {
+      readonly type: 'troupe.runner.threadHung';
+      readonly threadId: number;
+      readonly error: ErrorData;
+      readonly at?: number;
+    }
   /** Someone (the supervisor's health recovery, `runner.restart()`) asks for a full restart. */
   | { readonly type: 'troupe.runner.restart'; readonly error: ErrorData; readonly at?: number }
   /** Close admission and drain. */
@@ -187,6 +199,12 @@ export interface RunnerPoolInput {
   readonly threads: number;
   /** The runner served before: a failure is `ERR_THREAD_STARTUP`, not `ERR_RUNNER_STARTUP`. */
   readonly everReady: boolean;
+}
+
+/** Parameters of the `terminateHungThread` action: what the alert says is done about it. */
+export interface TerminateHungThreadParams {
+  /** `restart`: the thread is replaced; `stop`: the runner gives up (its policy or budget). */
+  readonly decision: 'restart' | 'stop';
 }
 
 /** Input of the `teardownThreads` actor. */
@@ -340,7 +358,9 @@ function admission(stoppingTarget: 'closed') {
  *   (`full`, or `replacing` a lost thread under `startupTimeoutMs`). Each
  *   `threadExit` is classified by guards: terminated by the runtime, never
  *   loaded, not replaced by the pool, a normal exit (`transient`,
- *   `temporary`), or a crash counted against the restart budget.
+ *   `temporary`), or a crash counted against the restart budget. A
+ *   `threadHung` (the health monitor's verdict on one thread) terminates
+ *   that thread, counted like a crash.
  * - `restarting` releases the pool (teardown of idle threads, then
  *   termination), waits a full-jitter backoff, and starts again.
  * - `draining` runs what was accepted (`flushing`), aborts it at the
@@ -357,7 +377,8 @@ function admission(stoppingTarget: 'closed') {
  * Named effects, provided by `@troupe/runtime` (defaults do nothing, so the
  * machine simulates, visualizes and model-tests on its own): actors
  * `startSlot`, `startPool`, `teardownThreads`, `destroyPool`; actions
- * `notifyDraining`, `abortQueued`, `abortInFlight`, `rejectQueued`.
+ * `notifyDraining`, `abortQueued`, `abortInFlight`, `rejectQueued`,
+ * `terminateHungThread`.
  *
  * @example
  * ```ts
@@ -400,6 +421,11 @@ export const runnerMachine = setup({
     abortInFlight: () => {},
     /** Rejects whatever is still queued: the runner closes (with its failure, if any). */
     rejectQueued: () => {},
+    /**
+     * Fails the task of the hung thread (`event.threadId`) with the event's
+     * error, terminates the thread and raises an alert (`decision`).
+     */
+    terminateHungThread: (_, _params: TerminateHungThreadParams) => {},
     markReady: assign({ everReady: true }),
     markForced: assign({ forced: true }),
     threadUp: assign(({ context }) => ({ threadsUp: context.threadsUp + 1 })),
@@ -647,6 +673,30 @@ export const runnerMachine = setup({
           // A crash: the pool replaces the thread; count it and keep serving.
           { guard: 'mayRestart', actions: ['threadDown', 'countRestart'] },
           { target: '#runner.closing', actions: 'failRestartLimit' },
+        ],
+        // A thread silent past hungAfterMs while running a task: its task
+        // fails, the thread is terminated (its exit, `terminated`, is then
+        // a thread the pool replaces), counted against the budget like a crash.
+        'troupe.runner.threadHung': [
+          {
+            guard: 'isTemporary',
+            target: '#runner.closing',
+            actions: [{ type: 'terminateHungThread', params: { decision: 'stop' } }, 'failCrash'],
+          },
+          {
+            guard: 'mayRestart',
+            actions: [
+              { type: 'terminateHungThread', params: { decision: 'restart' } },
+              'countRestart',
+            ],
+          },
+          {
+            target: '#runner.closing',
+            actions: [
+              { type: 'terminateHungThread', params: { decision: 'stop' } },
+              'failRestartLimit',
+            ],
+          },
         ],
         'troupe.runner.restart': broken,
       },

@@ -44,6 +44,18 @@ export class TaskQueue<T extends Queueable> {
     return undefined;
   }
 
+  /** The oldest waiting task, left in the queue (cancelled entries at the head are dropped). */
+  peek(): T | undefined {
+    const items = this.#items;
+    while (this.#head < items.length) {
+      const item = items[this.#head];
+      if (item?.queued === true) return item;
+      items[this.#head] = undefined;
+      this.#head += 1;
+    }
+    return undefined;
+  }
+
   /** Takes a task out wherever it is; false when it was not queued. */
   remove(item: T): boolean {
     if (!item.queued) return false;

@@ -4,6 +4,7 @@ import {
   healthLevel,
   healthScore,
   statusComponent,
+  taskComponent,
   type HealthComponents,
   type HealthThresholds,
   type HealthWeights,
@@ -14,6 +15,15 @@ import type { ProbeAnswer } from '../channel/ThreadChannels.js';
 import type { Logger } from '../logger.js';
 import type { RunTimeSummary } from '../pool/ThreadPool.js';
 import type { RunnerStats } from '../runner/types.js';
+import type { QueueWaitWindow } from '../task/QueueWaits.js';
+
+/** How loaded a runner is, as of now. */
+export interface RunnerLoad {
+  /** Threads busy with a task. */
+  readonly running: number;
+  /** When the oldest task still queued was queued (`performance.now()`), or null. */
+  readonly oldestQueuedAt: number | null;
+}
 
 /** What the health monitor probes: a runner, seen through what it can tell. */
 export interface ProbeTarget {
@@ -29,7 +39,19 @@ export interface ProbeTarget {
   /** Pings every thread (at most one ping in flight per thread). */
   probe(timeoutMs: number): Promise<ProbeAnswer[]>;
   runTime(): RunTimeSummary | null;
+  /** When the task this thread runs started (`performance.now()`), or null when it runs none. */
+  busySince(threadId: number): number | null;
+  load(): RunnerLoad;
+  /** Queue waits of the tasks that reached a thread since the last call (a new window starts). */
+  takeQueueWaits(): QueueWaitWindow;
+  /**
+   * This thread answered no probe for `silentMs` (≥ `hungAfterMs`) while
+   * running a task: the runner's statechart decides what to do about it.
+   */
+  threadHung(threadId: number, silentMs: number, hungAfterMs: number): void;
 }
+
+const NO_WAITS: QueueWaitWindow = Object.freeze({ count: 0, p90: 0, max: 0 });
 
 /** A runner that failed, as the monitor sees it once its threads are gone. */
 export function failedTarget(
@@ -45,6 +67,10 @@ export function failedTarget(
     stats: () => runner.stats,
     probe: () => Promise.resolve([]),
     runTime: () => null,
+    busySince: () => null,
+    load: () => ({ running: 0, oldestQueuedAt: null }),
+    takeQueueWaits: () => NO_WAITS,
+    threadHung: () => {},
   };
 }
 
@@ -72,9 +98,14 @@ export interface RunnerHealth {
     readonly alive: number;
     /** Answered the probe in time. */
     readonly responsive: number;
-    /** Did not answer, but the runner has tasks running: presumed busy. */
+    /** Did not answer, but runs a task for less than `hungAfterMs` since its last answer: presumed busy. */
     readonly busy: number;
-    /** Did not answer, and nothing settled on the runner for `hungAfterMs`. */
+    /**
+     * Did not answer: running a task, for `hungAfterMs` since its last
+     * answer (such a thread is handed to its runner, which terminates and
+     * replaces it: from then on it counts as being replaced), or running
+     * none at all.
+     */
     readonly hung: number;
     /**
      * Being started in place of lost threads, within the runner's
@@ -92,6 +123,15 @@ export interface RunnerHealth {
     /** Tasks settled per second since the previous probe. */
     readonly completionPerSec: number;
     readonly latencyMs: LatencyFigures | null;
+    /** Threads busy with a task over the threads the runner keeps, 0..1. */
+    readonly utilisation: number;
+    /**
+     * How long tasks wait for a thread, in ms: the oldest task still
+     * queued, and the p90 and max of the tasks that reached a thread since
+     * the previous probe. The task component scores the larger of `oldest`
+     * and `p90` against `thresholds.queueWaitMs`.
+     */
+    readonly queueWaitMs: { readonly oldest: number; readonly p90: number; readonly max: number };
   };
   readonly errorRatePerMin: number;
   /** Consecutive unhealthy probes (recovery acts at `thresholds.unhealthyProbes`). */
@@ -120,13 +160,22 @@ export interface HealthOptions {
     readonly errorRatePerMin: number;
     readonly unhealthyProbes: number;
     readonly hungAfterMs: number;
+    readonly queueWaitMs: number;
   };
   readonly recovery: 'restart' | 'stop' | 'none';
 }
 
+/** One thread as the monitor follows it. */
+interface ThreadTracking {
+  /** When it last answered a probe (or was first seen), `performance.now()`. */
+  answeredAt: number;
+  /** Handed to its runner as hung: not again. */
+  reported: boolean;
+}
+
 interface Tracking {
   settled: number;
-  lastProgressAt: number;
+  readonly threads: Map<number, ThreadTracking>;
   lastProbeAt: number;
   unhealthyProbes: number;
   health: RunnerHealth | null;
@@ -150,14 +199,17 @@ export interface HealthHost {
 /**
  * Probes every runner on an interval: threads alive and answering over
  * their channel, the runner's state, its resources, its recent error rate,
- * plus task figures (pending, completion rate, latency percentiles). Score
- * = weighted sum (0.4·process + 0.2·status + 0.2·resource + 0.2·error by
+ * its saturation (utilisation, queue waits), plus task figures (pending,
+ * completion rate, latency percentiles). Score = weighted sum
+ * (0.4·process + 0.15·status + 0.15·resource + 0.15·error + 0.15·tasks by
  * default). A runner unhealthy for `unhealthyProbes` probes in a row raises
  * an alert and is recovered (restarted, or stopped gracefully).
  *
- * A thread that does not answer while the runner has tasks running is
- * presumed busy with synchronous work; only when nothing settles on the
- * runner for `hungAfterMs` is it counted as hung.
+ * Each thread is judged on its own: one that does not answer while it
+ * runs a task is presumed busy with synchronous work until it has been
+ * silent for `hungAfterMs` (since its last answer, or its task's start if
+ * later), whatever its siblings do; it is then hung, and handed to its
+ * runner (`threadHung`), whose statechart has it terminated and replaced.
  */
 export class HealthMonitor {
   readonly #host: HealthHost;
@@ -256,7 +308,6 @@ export class HealthMonitor {
     const progressed = settled !== tracking.settled;
     const elapsedSec = Math.max(0.001, (now - tracking.lastProbeAt) / 1000);
     const completionPerSec = (settled - tracking.settled) / elapsedSec;
-    if (progressed || stats.inFlight === 0) tracking.lastProgressAt = now;
     tracking.settled = settled;
     tracking.lastProbeAt = now;
 
@@ -264,19 +315,21 @@ export class HealthMonitor {
     const answers = live ? await runner.probe(this.#options.probeTimeoutMs) : [];
     const expected = runner.threadCount;
     const alive = live ? runner.threadIds.length : 0;
-    const responsive = answers.filter((a) => a.ok).length;
-    const silent = Math.max(0, alive - responsive);
-    const stalled = now - tracking.lastProgressAt >= this.#options.thresholds.hungAfterMs;
-    const busy = stalled ? 0 : Math.min(silent, stats.inFlight);
-    const hung = silent - busy;
+    const threads = this.#judgeThreads(runner, tracking, answers, now, stats.inFlight);
+    const { responsive, busy, hung, handedOver } = threads;
     const replacing = live ? Math.min(runner.replacingThreads, Math.max(0, expected - alive)) : 0;
-    const process = live ? Math.min(1, (responsive + busy + replacing) / Math.max(1, expected)) : 0;
+    // A hung thread handed to its runner is being replaced: the runner's
+    // business, not a reason to restart it whole.
+    const serving = responsive + busy + replacing + handedOver;
+    const process = live ? Math.min(1, serving / Math.max(1, expected)) : 0;
     const errorRatePerMin = this.#host.errorRatePerMin(runner.id);
+    const saturation = this.#saturationOf(runner, expected, live, true);
     const components: HealthComponents = {
       process,
       status: statusComponent(stats.state),
       resource: this.#host.resourceFailed(runner) ? 0 : 1,
       error: errorComponent(errorRatePerMin, this.#options.thresholds.errorRatePerMin),
+      tasks: saturation.component,
     };
     const score = healthScore(components, this.#options.weights);
     const status = this.#statusOf(score, stats.state);
@@ -303,13 +356,103 @@ export class HealthMonitor {
           progressed || tracking.health === null
             ? latencyOf(runner)
             : tracking.health.tasks.latencyMs,
+        utilisation: saturation.utilisation,
+        queueWaitMs: saturation.queueWaitMs,
       },
       errorRatePerMin,
       unhealthyProbes: tracking.unhealthyProbes,
       probedAt: Date.now(),
     };
     tracking.health = health;
+    if (live && this.#host.phase() === 'running') {
+      for (const { threadId, silentMs } of threads.newlyHung) {
+        runner.threadHung(threadId, silentMs, this.#options.thresholds.hungAfterMs);
+      }
+    }
     return health;
+  }
+
+  /**
+   * Each thread on its own: answered; silent while running a task (busy
+   * until `hungAfterMs` since its last answer or its task's start, then
+   * hung); silent running nothing (busy while the runner has tasks whose
+   * thread is not known yet, else hung).
+   */
+  #judgeThreads(
+    runner: ProbeTarget,
+    tracking: Tracking,
+    answers: readonly ProbeAnswer[],
+    probedAt: number,
+    inFlight: number,
+  ) {
+    const hungAfterMs = this.#options.thresholds.hungAfterMs;
+    const after = performance.now();
+    const seen = new Set<number>();
+    const newlyHung: { threadId: number; silentMs: number }[] = [];
+    let responsive = 0;
+    let busy = 0;
+    let hung = 0;
+    let handedOver = 0;
+    let withTask = 0;
+    let silentIdle = 0;
+    for (const answer of answers) {
+      const { threadId } = answer;
+      seen.add(threadId);
+      let thread = tracking.threads.get(threadId);
+      if (thread === undefined) {
+        thread = { answeredAt: probedAt, reported: false };
+        tracking.threads.set(threadId, thread);
+      }
+      const since = runner.busySince(threadId);
+      if (since !== null) withTask += 1;
+      if (answer.ok) {
+        // It answered at some point after the ping went out.
+        thread.answeredAt = probedAt;
+        responsive += 1;
+      } else if (since === null) {
+        silentIdle += 1;
+      } else if (thread.reported) {
+        hung += 1;
+        handedOver += 1;
+      } else {
+        const silentMs = after - Math.max(thread.answeredAt, since);
+        if (silentMs >= hungAfterMs) {
+          thread.reported = true;
+          newlyHung.push({ threadId, silentMs });
+          hung += 1;
+          handedOver += 1;
+        } else {
+          busy += 1;
+        }
+      }
+    }
+    for (const threadId of tracking.threads.keys()) {
+      if (!seen.has(threadId)) tracking.threads.delete(threadId);
+    }
+    // Tasks the pool placed on a thread not known yet: a silent idle thread may run one.
+    const unplaced = Math.max(0, inFlight - withTask);
+    const presumed = Math.min(silentIdle, unplaced);
+    return {
+      responsive,
+      busy: busy + presumed,
+      hung: hung + silentIdle - presumed,
+      handedOver,
+      newlyHung,
+    };
+  }
+
+  /** Utilisation, queue waits and the task component (`take`: a new wait window starts). */
+  #saturationOf(runner: ProbeTarget, expected: number, live: boolean, take: boolean) {
+    const now = performance.now();
+    const load = runner.load();
+    const waits = take ? runner.takeQueueWaits() : NO_WAITS;
+    const oldest = load.oldestQueuedAt === null ? 0 : Math.max(0, now - load.oldestQueuedAt);
+    const queueWaitMs = { oldest, p90: waits.p90, max: Math.max(oldest, waits.max) };
+    return {
+      utilisation: live ? Math.min(1, load.running / Math.max(1, expected)) : 0,
+      queueWaitMs,
+      component: taskComponent(Math.max(oldest, waits.p90), this.#options.thresholds.queueWaitMs),
+    };
   }
 
   #maybeRecover(runner: ProbeTarget, health: RunnerHealth): void {
@@ -346,11 +489,13 @@ export class HealthMonitor {
       ? Math.min(runner.replacingThreads, Math.max(0, runner.threadCount - alive))
       : 0;
     const errorRatePerMin = this.#host.errorRatePerMin(runner.id);
+    const saturation = this.#saturationOf(runner, runner.threadCount, live, false);
     const components: HealthComponents = {
       process: Math.min(1, (alive + replacing) / Math.max(1, runner.threadCount)),
       status: statusComponent(stats.state),
       resource: this.#host.resourceFailed(runner) ? 0 : 1,
       error: errorComponent(errorRatePerMin, this.#options.thresholds.errorRatePerMin),
+      tasks: saturation.component,
     };
     const score = healthScore(components, this.#options.weights);
     return {
@@ -374,6 +519,8 @@ export class HealthMonitor {
         failed: stats.failed,
         completionPerSec: 0,
         latencyMs: tracking?.health?.tasks.latencyMs ?? latencyOf(runner),
+        utilisation: saturation.utilisation,
+        queueWaitMs: saturation.queueWaitMs,
       },
       errorRatePerMin,
       unhealthyProbes: 0,
@@ -411,7 +558,7 @@ export class HealthMonitor {
       const stats = runner.stats();
       tracking = {
         settled: stats.completed + stats.failed + stats.aborted,
-        lastProgressAt: now,
+        threads: new Map(),
         lastProbeAt: now,
         unhealthyProbes: 0,
         health: null,

@@ -32,12 +32,14 @@ export interface HealthOptions {
   readonly intervalMs?: number;
   /** A thread that does not answer a probe within this is silent. Default 500. */
   readonly probeTimeoutMs?: number;
-  /** Weights of the score's components (normalized by their sum). Default 0.4 / 0.2 / 0.2 / 0.2. */
+  /** Weights of the score's components (normalized by their sum). Default 0.4 / 0.15 / 0.15 / 0.15 / 0.15. */
   readonly weights?: {
     readonly process?: number;
     readonly status?: number;
     readonly resource?: number;
     readonly error?: number;
+    /** Saturation: how long queued tasks wait for a thread. */
+    readonly tasks?: number;
   };
   readonly thresholds?: {
     /** Score at or above: healthy. Default 0.9. */
@@ -48,8 +50,14 @@ export interface HealthOptions {
     readonly errorRatePerMin?: number;
     /** Consecutive unhealthy probes before recovery acts. Default 3. */
     readonly unhealthyProbes?: number;
-    /** A silent thread whose task made no progress for this long counts as hung. Default 30000. */
+    /**
+     * A thread that answers no probe for this long while running a task is
+     * hung: its task fails with `ERR_WORKER_UNRESPONSIVE` and the thread is
+     * replaced (counted against the restart budget). Default 30000.
+     */
     readonly hungAfterMs?: number;
+    /** Queue wait (oldest queued task, or p90 since the last probe) at which the task component reaches 0. Default 500. */
+    readonly queueWaitMs?: number;
   };
   /** What to do with a runner that stays unhealthy. Default 'restart'. */
   readonly recovery?: HealthRecovery;
@@ -128,6 +136,12 @@ export interface RunnerDefaults {
   readonly restart?: RestartOptions;
 }
 
+/** Prometheus metrics (`troupe.metrics`, in a registry of the troupe's own). */
+export interface MetricsOptions {
+  /** Also collect prom-client's default process metrics (`process_*`, `nodejs_*`) in the troupe's registry. Default false. */
+  readonly defaultMetrics?: boolean;
+}
+
 /** What `createTroupe()` takes. Every field is optional. */
 export interface TroupeOptions {
   /** Prefixes generated runner ids so they stay unique beyond one process. Default `n-<random>`. */
@@ -148,4 +162,6 @@ export interface TroupeOptions {
   readonly runnerDefaults?: RunnerDefaults;
   /** Runner pools that load at once (every thread start competes for the cores). Default 4 per core (at least 4). */
   readonly maxConcurrentStarts?: number;
+  /** Prometheus metrics (`troupe.metrics`). Default `{ defaultMetrics: false }`. */
+  readonly metrics?: MetricsOptions;
 }

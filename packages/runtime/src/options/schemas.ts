@@ -60,9 +60,10 @@ export const healthSchema = z.strictObject({
   weights: z
     .strictObject({
       process: z.number().nonnegative().default(0.4),
-      status: z.number().nonnegative().default(0.2),
-      resource: z.number().nonnegative().default(0.2),
-      error: z.number().nonnegative().default(0.2),
+      status: z.number().nonnegative().default(0.15),
+      resource: z.number().nonnegative().default(0.15),
+      error: z.number().nonnegative().default(0.15),
+      tasks: z.number().nonnegative().default(0.15),
     })
     .prefault({}),
   thresholds: z
@@ -74,6 +75,8 @@ export const healthSchema = z.strictObject({
       errorRatePerMin: z.number().positive().default(30),
       unhealthyProbes: z.number().int().positive().default(3),
       hungAfterMs: ms.default(30_000),
+      // Saturation alone (the task component at 0) scores 0.85: degraded.
+      queueWaitMs: ms.default(500),
     })
     .prefault({}),
   recovery: z.enum(['restart', 'stop', 'none']).default('restart'),
@@ -102,6 +105,10 @@ export const errorsSchema = z.strictObject({
     })
     .prefault({}),
   escalation: z.enum(['degrade', 'shutdown']).default('degrade'),
+});
+
+export const metricsSchema = z.strictObject({
+  defaultMetrics: z.boolean().default(false),
 });
 
 export const troupeOptionsSchema = z.strictObject({
@@ -136,6 +143,7 @@ export const troupeOptionsSchema = z.strictObject({
   health: healthSchema.prefault({}),
   errors: errorsSchema.prefault({}),
   maxConcurrentStarts: z.number().int().positive().optional(),
+  metrics: metricsSchema.prefault({}),
   runnerDefaults: z
     .strictObject({
       threads: z.number().int().min(1).max(256).optional(),

@@ -9,6 +9,8 @@ import {
 } from '@troupe/core';
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { describeValue } from '../describeValue.js';
+import type { Server } from 'node:http';
+import { drainHttpServer, type PhaseSource } from '../http/drainHttpServer.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
 import { inspectOptions, trackActor, type Inspection } from '../inspection/Inspection.js';
 import { logTransitions } from '../logging/logTransitions.js';
@@ -16,6 +18,7 @@ import type { Logger } from '../logger.js';
 import { DeadlineQueue, type Deadline } from './DeadlineQueue.js';
 import { findCycle } from './findCycle.js';
 import type {
+  HttpServerResourceOptions,
   ResourceCloseRecord,
   ResourceCloseReport,
   ResourceInfo,
@@ -96,6 +99,7 @@ export class ResourceManager implements ResourceRegistry {
   /** Set before the first close starts: a close() that registers more is refused. */
   #closeStarted = false;
   #forceClose: (() => void) | null = null;
+  readonly #phases: PhaseSource;
 
   constructor(options: {
     logger: Logger;
@@ -105,7 +109,10 @@ export class ResourceManager implements ResourceRegistry {
     onError?: (error: unknown) => void;
     /** A resource ended `failed` or `forced` during `closeAll()`. */
     onCloseFailure?: (record: ResourceCloseRecord) => void;
+    /** The troupe's shutdown phase, for HTTP servers registered as resources. */
+    phases?: PhaseSource;
   }) {
+    this.#phases = options.phases ?? { phase: 'running', onPhase: () => () => {} };
     this.#inspect = options.inspect;
     this.#logger = options.logger;
     this.#isReserved = options.isReserved ?? (() => false);
@@ -171,6 +178,30 @@ export class ResourceManager implements ResourceRegistry {
 
   has(id: string): boolean {
     return this.#nodes.has(id);
+  }
+
+  registerHttpServer(server: Server, options: HttpServerResourceOptions): void {
+    if (
+      typeof server !== 'object' ||
+      (server as unknown) === null ||
+      typeof (server as Partial<Server>).closeIdleConnections !== 'function'
+    ) {
+      throw invalid('server', server, 'a node:http (or https) Server');
+    }
+    if (typeof options !== 'object' || (options as unknown) === null) {
+      throw invalid('options', options, 'an object { id, dependsOn?, closeTimeoutMs? }');
+    }
+    const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.register({
+      id: options.id,
+      ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
+      closeTimeoutMs,
+      // Connections still open just before the deadline are destroyed, so the close ends in time.
+      close: drainHttpServer(server, this.#phases, {
+        leaveGraceMs: Math.min(1_000, closeTimeoutMs / 4),
+        forceAfterMs: Math.max(0, closeTimeoutMs - 250),
+      }),
+    });
   }
 
   register(spec: ResourceSpec | readonly ResourceSpec[]): void {

@@ -1,4 +1,5 @@
 import type { ErrorData, ResourceOutcome, ResourceState, resourceMachine } from '@troupe/core';
+import type { Server } from 'node:http';
 import type { SnapshotFrom } from 'xstate';
 import type { ActorView } from '../inspection/ActorView.js';
 
@@ -28,6 +29,15 @@ export interface ResourceSpec {
   /** Ids of resources this one uses: they close after it. Must already be registered (or in the same batch). */
   readonly dependsOn?: readonly string[];
   /** Deadline of `close()`; past it the resource is `forced`. Default 5 s. */
+  readonly closeTimeoutMs?: number;
+}
+
+/** Options of {@link ResourceRegistry.registerHttpServer}. */
+export interface HttpServerResourceOptions {
+  readonly id: string;
+  /** Resources the server's handlers use: they close after it. */
+  readonly dependsOn?: readonly string[];
+  /** Deadline of the server's close (in CLOSING). Default 5 s. */
   readonly closeTimeoutMs?: number;
 }
 
@@ -66,6 +76,23 @@ export interface ResourceRegistry {
    * `ERR_SHUTDOWN_IN_PROGRESS` once closing began.
    */
   register(spec: ResourceSpec | readonly ResourceSpec[]): void;
+  /**
+   * Registers an `http.Server` so the shutdown ends it without a reset:
+   * from SIGNALING on every response carries `Connection: close` (clients
+   * leave, keep-alive sockets close after their response) while it keeps
+   * answering; in CLOSING (after waiting, up to a quarter of
+   * `closeTimeoutMs` or 1 s, until every open socket was told to leave) it
+   * stops accepting, its idle sockets are closed,
+   * in-flight requests finish and, just before `closeTimeoutMs`, the rest
+   * are destroyed. Then nothing of it keeps the process alive.
+   *
+   * @example
+   * ```ts
+   * const server = http.createServer(app).listen(8080);
+   * troupe.resources.registerHttpServer(server, { id: 'http', dependsOn: ['db'] });
+   * ```
+   */
+  registerHttpServer(server: Server, options: HttpServerResourceOptions): void;
   /** The state of a resource, or `undefined` if no such id is registered. */
   state(id: string): ResourceState | undefined;
   /** The resource's statechart, read-only (its snapshot and a subscription). */

@@ -1,6 +1,8 @@
 import {
   RunnerStoppedError,
   TaskAbortedError,
+  TroupeError,
+  WorkerUnresponsiveError,
   fromErrorData,
   runnerStateOf,
   toErrorData,
@@ -9,14 +11,14 @@ import {
   type RunnerPoolInput,
   type RunnerState,
   type RunnerTeardownInput,
-  type TroupeError,
 } from '@troupe/core';
 import { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor } from 'xstate';
 import { refusalOf } from '../admission/refusal.js';
 import { ThreadChannels, type ProbeAnswer } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
-import type { ProbeTarget } from '../health/HealthMonitor.js';
+import type { ProbeTarget, RunnerLoad } from '../health/HealthMonitor.js';
+import type { QueueWaitWindow } from '../task/QueueWaits.js';
 import { actorView, type ActorView } from '../inspection/ActorView.js';
 import { inspectOptions, trackActor } from '../inspection/Inspection.js';
 import { untilSnapshot } from '../inspection/untilSnapshot.js';
@@ -294,6 +296,45 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
     return this.channels.probe(timeoutMs);
   }
 
+  busySince(threadId: number): number | null {
+    return this.executor.taskOn(threadId)?.startedAt ?? null;
+  }
+
+  load(): RunnerLoad {
+    return { running: this.executor.running, oldestQueuedAt: this.executor.oldestQueuedAt };
+  }
+
+  takeQueueWaits(): QueueWaitWindow {
+    return this.executor.takeQueueWaits();
+  }
+
+  /**
+   * The health monitor found this thread silent for `silentMs` while it
+   * ran a task: the statechart decides (replace it, or give up).
+   */
+  threadHung(threadId: number, silentMs: number, hungAfterMs: number): void {
+    const task = this.executor.taskOn(threadId);
+    const error = new WorkerUnresponsiveError(
+      `thread ${threadId} of runner "${this.id}" answered no health probe for ${Math.round(silentMs)} ms while running ${task === undefined ? 'a task' : `task ${task.taskId}`} (hungAfterMs ${hungAfterMs}): it was terminated`,
+      {
+        context: {
+          runnerId: this.id,
+          threadId,
+          ...(task === undefined ? {} : { taskId: task.taskId }),
+          silentMs: Math.round(silentMs),
+          hungAfterMs,
+          operation: 'run',
+        },
+      },
+    );
+    this.#send({
+      type: 'troupe.runner.threadHung',
+      threadId,
+      error: toErrorData(error),
+      at: Date.now(),
+    });
+  }
+
   /** `runner.stop()`: the three phases for this runner alone. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -439,6 +480,45 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
 
   rejectQueued(failure: ErrorData | null): void {
     this.executor.rejectQueued(failure);
+  }
+
+  terminateHungThread(threadId: number, data: ErrorData, decision: 'restart' | 'stop'): void {
+    // An action that throws would fail the runner's actor: nothing here may.
+    try {
+      const rebuilt = fromErrorData(data);
+      const error =
+        rebuilt instanceof TroupeError ? rebuilt : new WorkerUnresponsiveError(rebuilt.message);
+      if (!this.executor.failOnThread(threadId, error)) {
+        // Its task settled meanwhile: the thread's silence is recorded on its own.
+        this.host.reportError(error, {
+          runnerId: this.id,
+          threadId,
+          component: 'runner',
+          operation: 'thread',
+        });
+      }
+      this.#pool?.terminate(threadId);
+      this.host.alert({
+        kind: 'health',
+        severity: 'HIGH',
+        code: error.code,
+        message: error.message,
+        runnerId: this.id,
+        error: data,
+        decision,
+      });
+    } catch (error) {
+      try {
+        this.host.reportError(error, {
+          runnerId: this.id,
+          threadId,
+          component: 'health',
+          operation: 'probe',
+        });
+      } catch {
+        // Reporting must not fail the actor either.
+      }
+    }
   }
 
   async startPool(input: RunnerPoolInput, signal: AbortSignal): Promise<void> {

@@ -2,9 +2,11 @@ import type { RunnerState, ShutdownPhase, TroupeErrorContext } from '@troupe/cor
 import type { ErrorRecord, Resolution } from '../errors/ErrorHandler.js';
 import type { Inspection } from '../inspection/Inspection.js';
 import type { Logger } from '../logger.js';
+import type { TaskDurations } from '../metrics/TaskDurations.js';
 import type { ThreadPool, ThreadPoolListener, ThreadPoolOptions } from '../pool/ThreadPool.js';
 import type { ResourceManager } from '../resources/ResourceManager.js';
 import type { StartGate } from '../startup/StartGate.js';
+import type { Alert } from '../supervision/Supervisor.js';
 import type { TaskSettledEvent } from '../task/types.js';
 
 /** What a runner needs from its troupe. Facts and effects; no decisions. */
@@ -34,6 +36,10 @@ export interface RunnerHost {
   isRetryable(error: unknown, context: TroupeErrorContext): boolean;
   emitState(runnerId: string, state: RunnerState, previous: RunnerState | null): void;
   emitTaskSettled(event: TaskSettledEvent): void;
+  /** An alert a runner's statechart raised (a hung thread): logged and emitted as `alert`. */
+  alert(alert: Alert): void;
   /** A `run()` on a runner that is done (submitted and refused): counted troupe-wide. */
-  refusedAfterFinal(): void;
+  refusedAfterFinal(runnerId: string): void;
+  /** Where a runner's task durations go (`troupe_task_duration_seconds`). */
+  taskDurations?(runnerId: string): TaskDurations;
 }

@@ -18,6 +18,8 @@ export interface RunnerEffects {
   abortQueued(): void;
   abortInFlight(): void;
   rejectQueued(failure: ErrorData | null): void;
+  /** Fails the hung thread's task with `error`, terminates the thread, raises an alert. */
+  terminateHungThread(threadId: number, error: ErrorData, decision: 'restart' | 'stop'): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any actor's system
@@ -71,6 +73,10 @@ export const runtimeRunnerMachine = runnerMachine.provide({
     // The action's own context: the snapshot is the one from before this step.
     rejectQueued: ({ system, context }) => {
       effectsOf(system).rejectQueued(context.failure);
+    },
+    terminateHungThread: ({ system, event }, params) => {
+      if (event.type !== 'troupe.runner.threadHung') return;
+      effectsOf(system).terminateHungThread(event.threadId, event.error, params.decision);
     },
   },
 });

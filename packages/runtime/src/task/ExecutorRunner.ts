@@ -2,6 +2,7 @@ import type { ErrorData, TroupeError, TroupeErrorContext } from '@troupe/core';
 import type { ThreadChannels } from '../channel/ThreadChannels.js';
 import type { ErrorRecord } from '../errors/ErrorHandler.js';
 import type { Inspection } from '../inspection/Inspection.js';
+import type { TaskDurations } from '../metrics/TaskDurations.js';
 import type { ThreadPool } from '../pool/ThreadPool.js';
 import type { TaskEventMeta, TaskSettledEvent } from './types.js';
 import type { TeardownCause } from './workErrors.js';
@@ -27,7 +28,9 @@ export interface ExecutorHost {
   listenerFailed(error: unknown, listener: string, context: TroupeErrorContext): void;
   isRetryable(error: unknown, context: TroupeErrorContext): boolean;
   emitTaskSettled(event: TaskSettledEvent): void;
-  refusedAfterFinal(): void;
+  refusedAfterFinal(runnerId: string): void;
+  /** Where the runner's task durations go (`troupe_task_duration_seconds`); none in unit tests. */
+  taskDurations?(runnerId: string): TaskDurations;
 }
 
 /** What the executor needs from the runner it serves. */

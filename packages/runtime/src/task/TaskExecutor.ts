@@ -11,9 +11,11 @@ import {
   type TroupeErrorContext,
 } from '@troupe/core';
 import { TaskQueue, type Queueable } from '../admission/TaskQueue.js';
+import { QueueWaits, type QueueWaitWindow } from './QueueWaits.js';
 import { drainDeadlineRejection, queuedRejection } from '../admission/refusal.js';
 import type { ThreadPool, PoolTaskOptions } from '../pool/ThreadPool.js';
 import { isTaskFailure, kDispatchName, kFailureKey, type TaskEnvelope } from '../protocol.js';
+import type { TaskDurations } from '../metrics/TaskDurations.js';
 import { AbortHook } from './AbortHook.js';
 import { checkRunOptions } from './checkRunOptions.js';
 import type { AdmissionFlags, ExecutorRunner } from './ExecutorRunner.js';
@@ -36,6 +38,8 @@ class TaskRecord implements Queueable {
   timer: NodeJS.Timeout | undefined = undefined;
   grace: NodeJS.Timeout | undefined = undefined;
   startedAt = 0;
+  /** When it was first queued (performance.now()); 0 while it never waited. */
+  queuedAt = 0;
   onAbort: (() => void) | null = null;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
@@ -67,6 +71,8 @@ export class TaskExecutor {
   /** Tasks the pool queued itself (no free thread when submitted): their thread comes later. */
   readonly #unplaced = new Set<TaskRecord>();
   readonly #retrying = new Set<(error: TroupeError) => void>();
+  /** Queue waits of tasks that reached a thread, for the health monitor. */
+  readonly #waits = new QueueWaits();
   #flags: AdmissionFlags = { accepting: false, dispatching: false, slots: 0 };
   #seq = 0;
   #retrySeq = 0;
@@ -78,9 +84,12 @@ export class TaskExecutor {
   aborted = 0;
   rejected = 0;
   retried = 0;
+  /** `troupe_task_duration_seconds` of this runner: one `observe()` per task that reached a thread. */
+  readonly #durations: TaskDurations | null;
 
   constructor(runner: ExecutorRunner) {
     this.#runner = runner;
+    this.#durations = runner.host.taskDurations?.(runner.id) ?? null;
   }
 
   /** Accepted tasks not settled yet (running or queued). */
@@ -109,6 +118,28 @@ export class TaskExecutor {
     }
   }
 
+  /** When the oldest task still queued was queued (performance.now()), or null. */
+  get oldestQueuedAt(): number | null {
+    return this.#queue.peek()?.queuedAt ?? null;
+  }
+
+  /** How long tasks that reached a thread since the last call waited in the queue. */
+  takeQueueWaits(): QueueWaitWindow {
+    return this.#waits.take();
+  }
+
+  /**
+   * The thread was found hung (the runner's statechart said so): its task
+   * fails now with `error`; the thread is terminated next. False when it
+   * had no unsettled task.
+   */
+  failOnThread(threadId: number, error: TroupeError): boolean {
+    const record = this.#onThreads.get(threadId);
+    if (record === undefined || record.settled) return false;
+    this.#fail(record, error);
+    return true;
+  }
+
   /** The task a thread is running, if any. */
   taskOn(threadId: number): { readonly taskId: string; readonly startedAt: number } | undefined {
     return this.#onThreads.get(threadId);
@@ -123,7 +154,7 @@ export class TaskExecutor {
   run(payload: unknown, options: RunOptions | undefined): Promise<unknown> {
     this.submitted += 1;
     // A call on a runner that is done is refused; the troupe still counts it.
-    if (this.#runner.done()) this.#runner.host.refusedAfterFinal();
+    if (this.#runner.done()) this.#runner.host.refusedAfterFinal(this.#runner.id);
     if (options !== undefined) {
       const invalid = checkRunOptions(this.#runner.id, options);
       if (invalid !== null) return this.#refuse(invalid, null);
@@ -198,6 +229,7 @@ export class TaskExecutor {
     if (flags.dispatching && this.#running < flags.slots && this.#queue.size === 0) {
       this.#dispatch(record);
     } else {
+      record.queuedAt = performance.now();
       this.#queue.push(record);
     }
     return promise;
@@ -243,6 +275,7 @@ export class TaskExecutor {
     const pool = runner.pool();
     if (pool === null) {
       // Not dispatching without a pool (the statechart says so); never lose the task.
+      if (record.queuedAt === 0) record.queuedAt = performance.now();
       this.#queue.push(record);
       return;
     }
@@ -295,6 +328,8 @@ export class TaskExecutor {
     record.onThread = true;
     record.pool = pool;
     record.startedAt = performance.now();
+    if (record.queuedAt === 0) this.#waits.direct();
+    else this.#waits.waited(record.startedAt - record.queuedAt);
     this.#running += 1;
     if (options?.onEvent !== undefined) this.#withListener.set(record.seq, record);
     const work = pool.run(task, poolOptions);
@@ -397,6 +432,9 @@ export class TaskExecutor {
 
   #emitSettled(record: TaskRecord, error: TroupeError | null): void {
     const host = this.#runner.host;
+    // A task that never reached a thread (aborted while queued) has no duration.
+    const durationMs = record.startedAt === 0 ? 0 : performance.now() - record.startedAt;
+    if (record.startedAt !== 0) this.#durations?.observe(durationMs / 1000);
     if (!host.wantsTaskEvents) return;
     host.emitTaskSettled({
       runnerId: this.#runner.id,
@@ -404,7 +442,7 @@ export class TaskExecutor {
       handler: record.handler,
       ok: error === null,
       code: error?.code ?? null,
-      durationMs: record.startedAt === 0 ? 0 : performance.now() - record.startedAt,
+      durationMs,
     });
   }
 

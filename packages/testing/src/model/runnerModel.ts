@@ -261,6 +261,9 @@ function realizable(snapshot: AnyMachineSnapshot, event: EventObject, facts: Poo
           return false;
       }
       return false;
+    // The health monitor's verdict: the driver runs without it (see unrealizable).
+    case 'troupe.runner.threadHung':
+      return false;
     case 'troupe.runner.slotGranted':
       return true;
     // The coordinator: abort at its drain deadline (work still accepted),

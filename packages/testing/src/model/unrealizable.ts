@@ -34,6 +34,12 @@ export const unrealizable: Readonly<Record<string, string>> = {
     'destroyPool cannot reject: the pool awaits every thread exit, ThreadChannels.goneAll settles every close',
   'runner.closing.destroying --xstate.error.actor.0.runner.closing.destroying[1]--> runner.stopped':
     'destroyPool cannot reject: the pool awaits every thread exit, ThreadChannels.goneAll settles every close',
+  'runner.running --troupe.runner.threadHung[0]--> runner.closing':
+    'a hung thread needs a task blocking its thread past hungAfterMs and the health monitor probing it, which the driver turns off (health: { enabled: false }) so that every step stays held; what follows the verdict (the task failed, idle, the terminated exit, the replacement) happens on its own, several model events in one step. Taken with fake effects in runnerMachine.test.ts (R50-R51) and on real threads in integration/health.test.ts',
+  'runner.running --troupe.runner.threadHung[1]--> (self)':
+    'a hung thread needs a task blocking its thread past hungAfterMs and the health monitor probing it, which the driver turns off (health: { enabled: false }) so that every step stays held; what follows the verdict (the task failed, idle, the terminated exit, the replacement) happens on its own, several model events in one step. Taken with fake effects in runnerMachine.test.ts (R50-R51) and on real threads in integration/health.test.ts',
+  'runner.running --troupe.runner.threadHung[2]--> runner.closing':
+    'a hung thread needs a task blocking its thread past hungAfterMs and the health monitor probing it, which the driver turns off (health: { enabled: false }) so that every step stays held; what follows the verdict (the task failed, idle, the terminated exit, the replacement) happens on its own, several model events in one step. Taken with fake effects in runnerMachine.test.ts (R50-R51) and on real threads in integration/health.test.ts',
   // ---- shutdown ---------------------------------------------------------------------
   'shutdown.signaling.working --xstate.error.actor.0.shutdown.signaling.working[0]--> shutdown.signaling.gating':
     'the signal phase cannot reject: it closes admission, tells the runners and awaits notices whose failures are caught',

@@ -17,8 +17,9 @@ import { Outcomes } from './settle.js';
  * - a HIGH one: a runner's first start fails (`ERR_RUNNER_STARTUP`);
  * - a MEDIUM one, standing down: a resource's `open()` rejects with a plain
  *   error (`ERR_UNKNOWN`) while a held task keeps the shutdown draining;
- * - unhealthy: a thread spins in a task past `hungAfterMs`
- *   (`unhealthyProbes: 1`);
+ * - unhealthy: a thread blocks its event loop outside any task, so it
+ *   answers no probe (`unhealthyProbes: 1`; a thread silent in a task
+ *   would be replaced by its runner instead);
  * - standDown: `troupe.shutdown()`.
  *
  * Each step must match a real one with the same named actions, so the
@@ -109,11 +110,11 @@ export class SupervisorDriver implements ModelDriver {
       case 'troupe.supervisor.unhealthy': {
         const stuck = await troupe.spawnRunner({
           id,
-          worker: fixtures.hang,
+          worker: fixtures.blockAfterReturn,
           threads: 1,
           restart: { backoff: { baseMs: 1, capMs: 5 } },
         });
-        this.#outcomes.track(stuck.run(), 'hung task');
+        this.#outcomes.track(stuck.run(60_000), 'task that blocks its thread after it returns');
         return true;
       }
       case 'troupe.supervisor.standDown':
