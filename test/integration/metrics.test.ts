@@ -2,9 +2,10 @@
 // are refused, a crash and its replacement thread, a shutdown; the exposition
 // text parsed back and every metric checked against what happened.
 import { isTroupeError, type ErrorRecord } from '@troupe/runtime';
-import { fixtures } from '@troupe/testing';
+import { counterReached, fixtures } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
 import { whenSnapshot } from '../helpers/events.js';
+import { fixture, sharedInts } from '../helpers/fixtures.js';
 import { parseExposition, sampleValue, samplesOf, type Exposition } from '../helpers/prometheus.js';
 import { makeTroupe } from '../helpers/troupe.js';
 import { rejectionOf } from '../helpers/wait.js';
@@ -87,7 +88,7 @@ describe('troupe.metrics', () => {
     const [work, slow, coop, crashy] = await Promise.all([
       troupe.spawnRunner({ id: 'work', worker: fixtures.echo, threads: 2 }),
       troupe.spawnRunner({ id: 'slow', worker: fixtures.sleep, threads: 1, maxQueue: 1 }),
-      troupe.spawnRunner({ id: 'coop', worker: fixtures.cooperative, threads: 1 }),
+      troupe.spawnRunner({ id: 'coop', worker: fixture('notify-then-wait'), threads: 1 }),
       troupe.spawnRunner({
         id: 'crashy',
         worker: fixtures.crashMidTask,
@@ -117,8 +118,10 @@ describe('troupe.metrics', () => {
 
     // Aborted on its thread (cooperatively: the thread stays).
     const controller = new AbortController();
-    const aborted = coop.run(undefined, { handler: 'wait', signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const flags = sharedInts(2);
+    const aborted = coop.run({ ms: 60_000, flags }, { handler: 'work', signal: controller.signal });
+    // The task says when it runs on its thread.
+    expect(await counterReached(flags, 0, 1, 10_000)).toBe(true);
     controller.abort();
     expect(isTroupeError(await rejectionOf(aborted), 'ERR_TASK_ABORTED')).toBe(true);
 

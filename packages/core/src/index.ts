@@ -149,6 +149,7 @@ export {
   type InternalEventsOf,
 } from './machines/internalEvents.js';
 export { toMermaid, type ToMermaidOptions } from './machines/toMermaid.js';
+export { stateValueText } from './machines/stateValueText.js';
 export { statechartsDocument } from './machines/statechartsDocument.js';
 export {
   defaultHealthWeights,

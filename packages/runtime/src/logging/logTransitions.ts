@@ -1,26 +1,9 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { stateValueText } from '@troupe/core';
 import { isLevelEnabled, type Logger } from '../logger.js';
 
-/**
- * A state value as one line: nested states joined with `.`, the regions of
- * a parallel state in parentheses, sorted and separated by `|`
- * (`running(threads.up|work.idle)`), so the same value always reads the same.
- */
-export function stateText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value !== 'object' || value === null) return String(value);
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  if (entries.length === 0) return '';
-  if (entries.length === 1) {
-    const [key, inner] = entries[0] as [string, unknown];
-    const rest = stateText(inner);
-    if (rest === '') return key;
-    return rest.startsWith('(') ? `${key}${rest}` : `${key}.${rest}`;
-  }
-  return `(${entries.map(([key, inner]) => stateText({ [key]: inner })).join('|')})`;
-}
+/** A state value as one line (`running(load.busy|threads.full)`). */
+export const stateText = stateValueText;
 
 /**
  * Logs every state transition of `actor` once, at debug: `{ state,
