@@ -131,9 +131,10 @@ interface Child {
   kill(signal: NodeJS.Signals): void;
 }
 
-function startApp(): Child {
+function startApp(env: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, [fileURLToPath(fixture('http-app'))], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const lines: Record<string, unknown>[] = [];
   const port = deferred<number>();
@@ -216,5 +217,66 @@ describe('an HTTP service registered with registerHttpServer, under keep-alive l
     expect(report?.closed).toContainEqual(['http', 'closed']);
     // what the closing note records
     process.stdout.write(`http SIGTERM test: ${seen}\n`);
+  }, 60_000);
+
+  it('SIGTERM with readinessDelayMs: a load balancer polling /readyz stops routing before admission closes, so no client sees a 503', async () => {
+    const app = startApp({ READINESS_DELAY_MS: '1000' });
+    const port = await app.port;
+    const base = `http://127.0.0.1:${port}`;
+    // The load balancer: routes here while /readyz answers 200, polled every 20 ms.
+    let routing = true;
+    let polls = 0;
+    const poller = (async () => {
+      while (routing) {
+        try {
+          const ready = await get(`${base}/readyz`, { agent: new Agent({ keepAlive: false }) });
+          polls += 1;
+          if (ready.status !== 200) routing = false;
+        } catch {
+          routing = false;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const statuses = new Map<number, number>();
+    const errors = new Map<string, number>();
+    let completed = 0;
+    let toldToLeave = 0;
+    const signalled = deferred();
+    // Clients keep coming through the load balancer while it routes here; one
+    // told to leave (Connection: close) reconnects, as through a real one.
+    const loop = async (): Promise<void> => {
+      while (routing) {
+        try {
+          const reply = await get(`${base}/`, { agent });
+          statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+          if (reply.headers.connection === 'close') toldToLeave += 1;
+          completed += 1;
+          if (completed === 200) signalled.resolve();
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? String(error);
+          errors.set(code, (errors.get(code) ?? 0) + 1);
+        }
+      }
+    };
+    const loops = Array.from({ length: 8 }, () => loop());
+    await signalled.promise;
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    routing = false;
+    await Promise.all([...loops, poller]);
+    agent.destroy();
+    const seen = `statuses ${JSON.stringify([...statuses])}, errors ${JSON.stringify([...errors])}, responses with Connection: close ${toldToLeave}, readiness polls ${polls}`;
+    expect([...errors], seen).toEqual([]);
+    expect([...statuses.keys()], seen).toEqual([200]);
+    // Served after SIGNALING began, within the delay.
+    expect(toldToLeave, seen).toBeGreaterThan(0);
+    expect(exit).toEqual({ code: 0, signal: null });
+    const report = app.lines.find((l) => 'report' in l)?.report as
+      { forced: boolean; readinessDelayMs: number } | undefined;
+    expect(report?.forced).toBe(false);
+    expect(report?.readinessDelayMs).toBeGreaterThanOrEqual(999);
+    process.stdout.write(`http SIGTERM readiness-delay test: ${seen}\n`);
   }, 60_000);
 });

@@ -24,6 +24,7 @@ import {
   runModelPath,
   runnerModel,
   shutdownModel,
+  shutdownModelWithReadinessDelay,
   simplePaths,
   supervisorModel,
   unrealizable,
@@ -127,7 +128,13 @@ suite(
     },
   ]),
 );
-suite('shutdown', plansFor([{ spec: shutdownModel, driver: new ShutdownDriver(), sample: 10 }]));
+suite(
+  'shutdown',
+  plansFor([
+    { spec: shutdownModel, driver: new ShutdownDriver(), sample: 10 },
+    { spec: shutdownModelWithReadinessDelay, driver: new ShutdownDriver(), sample: 4 },
+  ]),
+);
 suite(
   'resource',
   plansFor([

@@ -53,6 +53,90 @@ describe('three-phase shutdown', () => {
     expect(report.phases.draining.timedOut).toBe(false);
   });
 
+  it('readinessDelayMs: readiness turns false at SIGNALING, work is still admitted and served for the delay, then refused', async () => {
+    const troupe = makeTroupe({ shutdown: { readinessDelayMs: 400 } });
+    const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 2 });
+    const admitted: Promise<unknown>[] = [];
+    let signaledAt = 0;
+    let readyAtSignal: boolean | null = null;
+    troupe.on('shutdown:phase', ({ phase }) => {
+      if (phase !== 'signaling') return;
+      signaledAt = performance.now();
+      readyAtSignal = troupe.ready;
+      // Accepted in the very listener of SIGNALING: the delay admits.
+      admitted.push(runner.run(5));
+    });
+    const report = troupe.shutdown({ reason: 'deploy' });
+    // Work keeps arriving (the load balancer still routes here) until refused.
+    let refusal: unknown = null;
+    let refusedAfterMs = 0;
+    while (refusal === null) {
+      const task = runner.run(5);
+      const outcome = await Promise.race([
+        task.then(
+          () => 'admitted',
+          (error: unknown) => error,
+        ),
+        // A refusal settles at once; an admitted 5 ms task is left to finish.
+        new Promise((resolve) => setTimeout(resolve, 20, 'admitted')),
+      ]);
+      if (outcome === 'admitted') admitted.push(task);
+      else {
+        refusal = outcome;
+        refusedAfterMs = performance.now() - signaledAt;
+      }
+    }
+    expect(readyAtSignal).toBe(false);
+    expect(isTroupeError(refusal) && refusal.code).toBe('ERR_SHUTDOWN_IN_PROGRESS');
+    // Not refused before the delay was over (-1: timer rounding).
+    expect(refusedAfterMs).toBeGreaterThanOrEqual(399);
+    expect(admitted.length).toBeGreaterThan(2);
+    expect(await Promise.all(admitted)).toEqual(admitted.map(() => 5));
+    const done = await report;
+    expect(done.readinessDelayMs).toBeGreaterThanOrEqual(399);
+    expect(done.forced).toBe(false);
+    // Admitted during the delay counts as submitted, not as refused.
+    expect(done.tasks.completed).toBe(admitted.length);
+    expect(done.tasks.rejected).toBe(1);
+    expect(done.tasks.drained.completed).toBe(done.tasks.inFlightAtSignal);
+  });
+
+  it('readinessDelayMs: a force cuts the delay short (report.readinessDelayMs far below it)', async () => {
+    const troupe = makeTroupe({ shutdown: { readinessDelayMs: 60_000 } });
+    await troupe.spawnRunner({ worker: fixtures.sleep, threads: 1 });
+    troupe.on('shutdown:phase', ({ phase }) => {
+      if (phase === 'signaling') void troupe.shutdown({ force: true });
+    });
+    const report = await troupe.shutdown();
+    expect(report.readinessDelayMs).toBeLessThan(10_000);
+    expect(report.forceRequested).toBe(true);
+    expect(report.forced).toBe(true);
+    expect(report.threads.leaked).toBe(0);
+  });
+
+  it('shutdown({ force: true }) cuts a long drain: the task is aborted, the report says forced', async () => {
+    const troupe = makeTroupe({ shutdown: { drainingMs: 60_000, abortGraceMs: 100 } });
+    const runner = await troupe.spawnRunner({ worker: fixture('notify-then-sleep'), threads: 1 });
+    const flags = sharedInts(1);
+    const long = runner.run({ ms: 60_000, flags }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(await counterReached(flags, 0, 1, 5_000)).toBe(true);
+    troupe.on('shutdown:phase', ({ phase }) => {
+      if (phase === 'draining') void troupe.shutdown({ force: true, reason: 'ignored' });
+    });
+    const report = await troupe.shutdown({ reason: 'deploy' });
+    expect(await long).toMatchObject({ code: 'ERR_TASK_ABORTED' });
+    expect(report.reason).toBe('deploy');
+    expect(report.forceRequested).toBe(true);
+    expect(report.forced).toBe(true);
+    expect(report.phases.draining.timedOut).toBe(true);
+    expect(report.phases.draining.durationMs).toBeLessThan(30_000);
+    expect(report.tasks.drained).toEqual({ completed: 0, failed: 0, aborted: 1 });
+    expect(report.threads.leaked).toBe(0);
+  });
+
   it('rejects run() at once with ERR_SHUTDOWN_IN_PROGRESS in every phase, never hangs', async () => {
     const troupe = makeTroupe();
     const runner = await troupe.spawnRunner({ worker: fixtures.sleep, threads: 1 });

@@ -95,6 +95,7 @@ const runnerTypes = {
 
 const shutdownTypes = {
   'xstate.after.signalingDeadline.shutdown.signaling': true,
+  'xstate.after.readinessDelay.shutdown.signaling.delaying': true,
   'xstate.done.actor.0.shutdown.signaling.working': true,
   'xstate.error.actor.0.shutdown.signaling.working': true,
   'xstate.done.actor.0.shutdown.signaling.gating': true,
@@ -171,7 +172,10 @@ const runnerEvents: RunnerModelEvent[] = [
   { type: 'troupe.runner.force' },
 ];
 
-const shutdownEvents: ShutdownModelEvent[] = [{ type: 'troupe.shutdown.begin', reason: 'test' }];
+const shutdownEvents: ShutdownModelEvent[] = [
+  { type: 'troupe.shutdown.begin', reason: 'test' },
+  { type: 'troupe.shutdown.force', reason: 'test' },
+];
 
 const resourceEvents: ResourceModelEvent[] = [
   { type: 'troupe.resource.open' },
@@ -286,11 +290,17 @@ const cases = [
   }),
   machineCase({
     machine: shutdownMachine,
-    input: { signalingMs: 100, drainingMs: 100, closingMs: 100, forceMs: 100 },
+    input: {
+      signalingMs: 100,
+      drainingMs: 100,
+      closingMs: 100,
+      forceMs: 100,
+      readinessDelayMs: 50,
+    },
     listed: shutdownInternalEvents,
     types: Object.keys(shutdownTypes),
     external: shutdownEvents,
-    facts: ({ value, context }) => [value, context.timedOut],
+    facts: ({ value, context }) => [value, context.timedOut, context.forceRequested],
     inert: shutdownMachine.provide({
       actors: {
         signal: pending(),

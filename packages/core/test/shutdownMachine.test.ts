@@ -1,5 +1,5 @@
 /*
- * shutdownMachine: 13 states, 28 transitions. Every deadline runs on a
+ * shutdownMachine: 14 states, 42 transitions. Every deadline runs on a
  * SimulatedClock; each phase actor is a promise the test settles. The gate
  * is the machine's default (it opens at once) unless a test asks for a
  * controlled one (`{ gate: true }`). Test ids refer to the `it` titles below.
@@ -8,6 +8,7 @@
  * | --------------------------- | ----------------------- |
  * | running                     | D01 (initial; all)      |
  * | signaling, .working         | D01                     |
+ * | signaling.delaying          | D14, D15                |
  * | signaling.gating            | D01, D08, D09           |
  * | draining, .waiting, .gating | D01                     |
  * | draining.forcing            | D02, D03, D04, D07, D11 |
@@ -17,7 +18,17 @@
  *
  * | source            | transition                                                | test(s)       |
  * | ----------------- | --------------------------------------------------------- | ------------- |
- * | running           | begin -> signaling (recordReason)                         | D01, D05      |
+ * | running           | begin [noReadinessDelay] -> signaling (+admissionClosed)  | D01, D05      |
+ * | running           | begin -> signaling (recordReason), with a delay           | D14           |
+ * | running           | force -> signaling (recordReason, recordForce)            | D16           |
+ * | signaling.delaying| always [noReadinessDelay] -> working                      | D01, D16      |
+ * | signaling.delaying| after readinessDelay -> working                           | D14           |
+ * | signaling         | force [in delaying] -> .working, reentered (recordForce)  | D15, D18      |
+ * | signaling         | force -> draining (timedOut, recordForce)                 | D17           |
+ * | draining.waiting  | always [forceRequested] -> forcing (timedOut)             | D15, D17      |
+ * | draining          | force [in waiting / gating / forcing] (as the deadline)   | D17           |
+ * | closing.waiting   | always [forceRequested] -> forcing (timedOut)             | D15, D17      |
+ * | closing           | force [in waiting / gating / forcing] (as the deadline)   | D17           |
  * | signaling.working | onDone -> gating                                          | D01, D09      |
  * | signaling.working | onError -> gating (recordPhaseError)                      | D03           |
  * | signaling.gating  | onDone -> draining                                        | D01, D09      |
@@ -47,7 +58,8 @@
  * forceDeadlineExpired appends an ERR_SHUTDOWN_TIMEOUT (ShutdownTimeoutError,
  * as data) to the errors; a forced path or gate that settles in time does not,
  * and a gate cut by its phase deadline only sets timedOut (D10). Tags (D08):
- * `ready` and `admits` only while running, `shuttingDown` in the three phases.
+ * `ready` and `admits` only while running (`admits` also in the readiness
+ * delay, D14), `shuttingDown` in the three phases.
  *
  * D13 is a regression test that FAILS on the current machine: a gate after
  * a forced path entered on a failure, when the phase deadline passed during
@@ -101,6 +113,8 @@ const notTimedOut = { signaling: false, draining: false, closing: false };
 interface ShutdownOptions {
   /** Provide a `gate` the test settles; otherwise the machine's default opens at once. */
   readonly gate?: boolean;
+  /** Deadlines other than the defaults above (a readiness delay). */
+  readonly deadlines?: Partial<ShutdownDeadlines>;
 }
 
 function startShutdown(options: ShutdownOptions = {}) {
@@ -124,7 +138,7 @@ function startShutdown(options: ShutdownOptions = {}) {
         ...(options.gate === true ? { gate: gate.logic } : {}),
       },
     }),
-    { input: deadlines, clock, inspect: coverage.inspect },
+    { input: { ...deadlines, ...options.deadlines }, clock, inspect: coverage.inspect },
   );
   const phases: ShutdownPhase[] = [];
   actor.subscribe((snapshot) => {
@@ -140,6 +154,11 @@ function startShutdown(options: ShutdownOptions = {}) {
     phases,
     begin(reason: string): void {
       actor.send({ type: ShutdownEventTypes.begin, reason });
+    },
+    /** A second signal. */
+    async force(reason = 'SIGTERM'): Promise<void> {
+      actor.send({ type: ShutdownEventTypes.force, reason });
+      await flush();
     },
     /** Moves the clock, then lets the actors invoked by the timers settle (the default gate). */
     async advance(ms: number): Promise<void> {
@@ -201,7 +220,12 @@ describe('shutdownMachine', () => {
     expect(s.phases).toEqual(['running', 'signaling', 'draining', 'closing', 'stopped']);
     expect(s.forceDrain.calls).toHaveLength(0);
     expect(s.forceClose.calls).toHaveLength(0);
-    expect(s.snapshot().output).toEqual({ reason: 'deploy', timedOut: notTimedOut, errors: [] });
+    expect(s.snapshot().output).toEqual({
+      reason: 'deploy',
+      timedOut: notTimedOut,
+      forceRequested: false,
+      errors: [],
+    });
   });
 
   it('D02 every deadline leads on to the next step, nothing hangs, and a forced path cut off by forceMs is reported', async () => {
@@ -249,6 +273,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'SIGTERM',
       timedOut: { signaling: true, draining: true, closing: true },
+      forceRequested: false,
       errors: [forceDeadlineError('draining'), forceDeadlineError('closing')],
     });
     // The recorded error is data of the error class of its code.
@@ -303,6 +328,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'deploy',
       timedOut: { signaling: false, draining: true, closing: true },
+      forceRequested: false,
       errors: [],
     });
     // Their deadlines were cancelled: nothing is added later.
@@ -362,6 +388,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'SIGINT',
       timedOut: { signaling: false, draining: true, closing: true },
+      forceRequested: false,
       errors: [forceDeadlineError('closing')],
     });
 
@@ -382,6 +409,7 @@ describe('shutdownMachine', () => {
     expect(t.snapshot().output).toEqual({
       reason: 'SIGINT',
       timedOut: { signaling: false, draining: true, closing: true },
+      forceRequested: false,
       errors: [forceDeadlineError('draining')],
     });
     // The report is plain data.
@@ -455,6 +483,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'cluster-deploy',
       timedOut: notTimedOut,
+      forceRequested: false,
       errors: [],
     });
   });
@@ -491,6 +520,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'deploy',
       timedOut: { signaling: true, draining: true, closing: true },
+      forceRequested: false,
       errors: [],
     });
   });
@@ -530,6 +560,7 @@ describe('shutdownMachine', () => {
     expect(s.snapshot().output).toEqual({
       reason: 'deploy',
       timedOut: { signaling: false, draining: true, closing: true },
+      forceRequested: false,
       errors: [
         forceDeadlineError('draining', 'gate'),
         forceDeadlineError('closing'),
@@ -586,9 +617,136 @@ describe('shutdownMachine', () => {
     }
   });
 
+  it('D14 a readiness delay keeps admitting (tag admits) before the signal work; the signaling deadline counts from its end', async () => {
+    const s = startShutdown({ deadlines: { readinessDelayMs: 500 } });
+    s.begin('SIGTERM');
+    expect(s.value()).toEqual({ signaling: 'delaying' });
+    expect([...s.snapshot().tags].sort()).toEqual(['admits', 'shuttingDown']);
+    expect(s.snapshot().hasTag('ready')).toBe(false);
+    expect(s.signal.calls).toHaveLength(0);
+    await s.advance(499);
+    expect(s.value()).toEqual({ signaling: 'delaying' });
+    await s.advance(1);
+    expect(s.value()).toEqual({ signaling: 'working' });
+    expect(s.snapshot().hasTag('admits')).toBe(false);
+    expect(s.signal.calls).toHaveLength(1);
+    // The signal work hangs: SIGNALING still gets its whole signalingMs after the delay.
+    await s.advance(deadlines.signalingMs - 1);
+    expect(s.value()).toEqual({ signaling: 'working' });
+    await s.advance(1);
+    expect(s.value()).toEqual({ draining: 'waiting' });
+    expect(s.context().timedOut.signaling).toBe(true);
+    expect(s.context().forceRequested).toBe(false);
+  });
+
+  it('D15 a force during the readiness delay ends it; draining and closing then take their forced paths at once', async () => {
+    const s = startShutdown({ deadlines: { readinessDelayMs: 60_000 } });
+    s.begin('SIGTERM');
+    expect(s.value()).toEqual({ signaling: 'delaying' });
+    await s.force('SIGTERM');
+    expect(s.value()).toEqual({ signaling: 'working' });
+    expect(s.context().forceRequested).toBe(true);
+    await resolveLast(s.signal);
+    // The default gate opened; the drain is never waited for.
+    expect(s.value()).toEqual({ draining: 'forcing' });
+    expect(s.drain.calls).toHaveLength(0);
+    await resolveLast(s.forceDrain);
+    expect(s.value()).toEqual({ closing: 'forcing' });
+    expect(s.close.calls).toHaveLength(0);
+    await resolveLast(s.forceClose);
+    expect(s.value()).toBe('stopped');
+    expect(s.phases).toEqual(['running', 'signaling', 'draining', 'closing', 'stopped']);
+    expect(s.snapshot().output).toEqual({
+      reason: 'SIGTERM',
+      timedOut: { signaling: false, draining: true, closing: true },
+      forceRequested: true,
+      errors: [],
+    });
+  });
+
+  it('D16 a force before any begin begins, records its reason and skips the readiness delay', async () => {
+    const s = startShutdown({ deadlines: { readinessDelayMs: 500 } });
+    await s.force('SIGINT');
+    expect(s.value()).toEqual({ signaling: 'working' });
+    expect(s.context().reason).toBe('SIGINT');
+    expect(s.context().forceRequested).toBe(true);
+    // A begin after it changes nothing.
+    s.begin('late');
+    expect(s.context().reason).toBe('SIGINT');
+  });
+
+  it('D17 a force ends the phase under way as its deadline would: signaling, a drain, a closing', async () => {
+    // In signaling (its gate hangs): on to draining, signaling timed out.
+    const s = startShutdown({ gate: true });
+    await toGate(s, 'signaling');
+    await s.force();
+    expect(s.value()).toEqual({ draining: 'forcing' });
+    expect(s.context().timedOut).toEqual({ signaling: true, draining: true, closing: false });
+    // Forcing already: a third signal only marks the phase (nothing left to cut).
+    await s.force();
+    expect(s.value()).toEqual({ draining: 'forcing' });
+    await resolveLast(s.forceDrain);
+    expect(s.value()).toEqual({ draining: 'gating' });
+    // At the gate: on to closing, whose forced path starts at once.
+    await s.force();
+    expect(s.value()).toEqual({ closing: 'forcing' });
+    await s.force();
+    expect(s.value()).toEqual({ closing: 'forcing' });
+    await resolveLast(s.forceClose);
+    expect(s.value()).toEqual({ closing: 'gating' });
+    await s.force();
+    expect(s.value()).toBe('stopped');
+    expect(s.snapshot().output?.forceRequested).toBe(true);
+
+    // A force in draining.waiting and closing.waiting (a slow drain, a slow close).
+    const t = startShutdown();
+    t.begin('deploy');
+    await resolveLast(t.signal);
+    expect(t.value()).toEqual({ draining: 'waiting' });
+    await t.force();
+    expect(t.value()).toEqual({ draining: 'forcing' });
+    await resolveLast(t.forceDrain);
+    expect(t.value()).toEqual({ closing: 'forcing' });
+    await resolveLast(t.forceClose);
+    expect(t.value()).toBe('stopped');
+
+    const u = startShutdown();
+    u.begin('deploy');
+    await resolveLast(u.signal);
+    await resolveLast(u.drain);
+    expect(u.value()).toEqual({ closing: 'waiting' });
+    await u.force();
+    expect(u.value()).toEqual({ closing: 'forcing' });
+    expect(u.context().timedOut).toEqual({ signaling: false, draining: false, closing: true });
+    await resolveLast(u.forceClose);
+    expect(u.value()).toBe('stopped');
+  });
+
+  it('D18 after a force cut the readiness delay, the signaling deadline counts from the force, and SIGNALING is announced once', async () => {
+    const s = startShutdown({ deadlines: { readinessDelayMs: 60_000 } });
+    const announced: string[] = [];
+    s.actor.system.inspect({
+      next: (e) => {
+        if (e.type === '@xstate.action' && e.action.type === 'phaseEntered') {
+          announced.push((e.action.params as { phase: string }).phase);
+        }
+      },
+    });
+    s.begin('SIGTERM');
+    await s.advance(1_000);
+    await s.force();
+    expect(s.value()).toEqual({ signaling: 'working' });
+    // The signal work hangs: cut at signalingMs after the force, not after the 60 s delay.
+    await s.advance(deadlines.signalingMs - 1);
+    expect(s.value()).toEqual({ signaling: 'working' });
+    await s.advance(1);
+    expect(s.value()).toEqual({ draining: 'forcing' });
+    expect(announced).toEqual(['signaling', 'draining']);
+  });
+
   it('D99 the tests above entered every state and took every transition', () => {
-    expect(coverage.allStates).toHaveLength(13);
-    expect(coverage.allTransitions).toHaveLength(28);
+    expect(coverage.allStates).toHaveLength(14);
+    expect(coverage.allTransitions).toHaveLength(42);
     expect(coverage.missingStates()).toEqual([]);
     expect(coverage.missingTransitions()).toEqual([]);
   });

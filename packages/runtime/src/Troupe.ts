@@ -94,6 +94,8 @@ export class Troupe {
     exited: 0,
   };
   #reason: string | null = null;
+  /** A signal began or forced the shutdown: `signalExit` applies. */
+  #bySignal = false;
   #wantsTaskEvents = false;
   #atSignal: (TaskTotals & { unsettled: number }) | null = null;
   #atSignalRunners: Live[] = [];
@@ -218,9 +220,9 @@ export class Troupe {
         this.#errors.resolve([record], 'cleanup');
       },
     });
-    const { signalingMs, drainingMs, closingMs, forceMs } = resolved.shutdown;
+    const { signalingMs, drainingMs, closingMs, forceMs, readinessDelayMs } = resolved.shutdown;
     this.#coordinator = new ShutdownCoordinator({
-      deadlines: { signalingMs, drainingMs, closingMs, forceMs },
+      deadlines: { signalingMs, drainingMs, closingMs, forceMs, readinessDelayMs },
       logger: this.#logger.child({ component: 'shutdown' }),
       inspect: this.#inspect,
       work: {
@@ -275,6 +277,7 @@ export class Troupe {
         atSignal: this.#atSignal,
         threads: this.#threadTotals(),
       });
+      this.#exitAfterSignal(report);
       this.#metrics.phasesDone(report.phases);
       this.#logger.info(
         { report: { ...report, resources: { ...report.resources, details: undefined } } },
@@ -315,9 +318,18 @@ export class Troupe {
     this.#health.start();
     for (const signal of resolved.signals) {
       const handler = (): void => {
-        // The coordinator's statechart ignores a begin once it began.
-        this.#logger.info({ signal, phase: this.phase }, 'signal received: shutting down');
-        void this.shutdown({ reason: signal });
+        this.#bySignal = true;
+        if (this.phase === 'running') {
+          this.#logger.info({ signal, phase: this.phase }, 'signal received: shutting down');
+          void this.shutdown({ reason: signal });
+          return;
+        }
+        // A second signal: whatever began the shutdown, it is forced now.
+        this.#logger.warn(
+          { signal, phase: this.phase },
+          'signal received again: forcing the shutdown',
+        );
+        void this.shutdown({ reason: signal, force: true });
       };
       this.#signalHandlers.set(signal, handler);
       process.on(signal, handler);
@@ -559,8 +571,21 @@ export class Troupe {
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
     this.#reason ??= options.reason ?? 'shutdown';
-    this.#coordinator.begin(this.#reason, options.gate);
+    if (options.force === true) this.#coordinator.force(this.#reason, options.gate);
+    else this.#coordinator.begin(this.#reason, options.gate);
     return this.#report;
+  }
+
+  /** A shutdown begun or forced by a signal sets the exit code (`signalExit`): 0 clean, 1 forced. */
+  #exitAfterSignal(report: ShutdownReport): void {
+    const how = this.#options.signalExit;
+    if (!this.#bySignal || how === 'none') return;
+    const code = report.forced ? 1 : 0;
+    process.exitCode = code;
+    if (how === 'exit') {
+      // After the callers of shutdown() saw the report.
+      setImmediate(() => process.exit(code));
+    }
   }
 
   /** `await using troupe = createTroupe()` shuts it down at scope exit. */
@@ -590,6 +615,7 @@ export class Troupe {
         capMs: this.#options.errors.retry.capMs,
       },
       phase: () => this.#coordinator.phase,
+      admits: () => this.#coordinator.admits,
       shutdownReason: () => this.#reason,
       reportError: (error, context) => this.#reportError(error, context),
       resolveErrors: (records, how) => {
@@ -711,10 +737,17 @@ export class Troupe {
     await this.#each((core) => core.final);
   }
 
+  /**
+   * The closing deadline passed, or a force skipped the orderly close:
+   * threads are terminated, every resource not closed yet starts closing
+   * now, and the close report does not wait for the stragglers.
+   */
   async #forceClosePhase(): Promise<void> {
     for (const core of this.#live()) core.force();
+    // Idempotent: the close phase's own, or (after a force) started here.
+    const closing = this.#resources.closeAll();
     this.#resources.forceRemaining();
-    this.#closeReport = await this.#resources.closeAll();
+    this.#closeReport = await closing;
     await this.#each((core) => core.final);
   }
 }

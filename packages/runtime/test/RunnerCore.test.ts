@@ -117,6 +117,7 @@ function harness(spec: Partial<RunnerSpec> = {}): Harness {
     wantsTaskEvents: false,
     retryBackoff: { baseMs: 1, capMs: 1 },
     phase: () => phase.value,
+    admits: () => phase.value === 'running',
     shutdownReason: () => null,
     reportError: (error, context) => errors.report(error, context),
     resolveErrors: (records, how) => {

@@ -158,7 +158,9 @@ describe('parseWith', () => {
       closingMs: 5_000,
       forceMs: 2_000,
       abortGraceMs: 1_000,
+      readinessDelayMs: 0,
     });
+    expect(parsed.signalExit).toBe('exitCode');
     expect(parsed.signals).toEqual([]);
     expect(
       parseWith(troupeOptionsSchema, { shutdown: { closingMs: 7 } }, 'o').shutdown.closingMs,
@@ -394,6 +396,36 @@ describe('maxConcurrentStarts', () => {
   });
 });
 
+describe('shutdown.readinessDelayMs and signalExit', () => {
+  it('takes a delay of 0 or more ms and one of the three exit modes', () => {
+    const parsed = parseWith(
+      troupeOptionsSchema,
+      { shutdown: { readinessDelayMs: 5_000 }, signalExit: 'exit' },
+      'options',
+    );
+    expect(parsed.shutdown.readinessDelayMs).toBe(5_000);
+    expect(parsed.signalExit).toBe('exit');
+    expect(parseWith(troupeOptionsSchema, { signalExit: 'none' }, 'options').signalExit).toBe(
+      'none',
+    );
+  });
+
+  it.each([-1, '5', Number.NaN])('refuses readinessDelayMs %j, naming the field', (value) => {
+    const failure = configError(() =>
+      parseWith(troupeOptionsSchema, { shutdown: { readinessDelayMs: value } }, 'options'),
+    );
+    expect(failure.field).toBe('options.shutdown.readinessDelayMs');
+  });
+
+  it('refuses an unknown signalExit, listing the three', () => {
+    const failure = configError(() =>
+      parseWith(troupeOptionsSchema, { signalExit: 'kill' }, 'options'),
+    );
+    expect(failure.field).toBe('options.signalExit');
+    expect(failure.message).toMatch(/exitCode.*exit.*none/);
+  });
+});
+
 describe('metrics', () => {
   it('has no default process metrics unless asked', () => {
     expect(parseWith(troupeOptionsSchema, {}, 'options').metrics).toEqual({
@@ -449,6 +481,7 @@ describe('the option interfaces and their schemas agree', () => {
         nodeId: true,
         shutdown: true,
         signals: true,
+        signalExit: true,
         logger: true,
         inspect: true,
         health: true,
@@ -467,6 +500,7 @@ describe('the option interfaces and their schemas agree', () => {
         closingMs: true,
         forceMs: true,
         abortGraceMs: true,
+        readinessDelayMs: true,
       }),
       shutdownSchema,
     ],

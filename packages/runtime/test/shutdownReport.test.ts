@@ -17,6 +17,8 @@ function outcome(over: Partial<ShutdownOutcome> = {}): ShutdownOutcome {
   return {
     reason: 'deploy',
     timedOut: { signaling: false, draining: false, closing: false },
+    forceRequested: false,
+    readinessDelayMs: 0,
     errors: [],
     startedAt: 1_700_000_000_000,
     durationMs: 6,

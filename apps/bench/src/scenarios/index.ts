@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { health } from './health.js';
 import { inspection } from './inspection.js';
 import { memory } from './memory.js';
 import { messaging } from './messaging.js';
@@ -16,4 +17,5 @@ export const scenarios: readonly Scenario[] = [
   resources,
   memory,
   inspection,
+  health,
 ];

@@ -15,6 +15,12 @@ export interface ShutdownDeadlines {
   readonly closingMs: number;
   /** Backstop for the forced paths (abort+terminate, force-close) so nothing can hang. */
   readonly forceMs: number;
+  /**
+   * SIGNALING first turns readiness off and keeps admitting work for this
+   * long (the load balancer still routes here), then closes admission.
+   * Default 0: admission closes with readiness.
+   */
+  readonly readinessDelayMs?: number;
 }
 
 /** The phases of the shutdown protocol as `troupe.phase` reports them. */
@@ -28,6 +34,11 @@ export interface ShutdownContext {
   readonly deadlines: ShutdownDeadlines;
   readonly reason: string | null;
   readonly timedOut: Readonly<Record<TimedShutdownPhase, boolean>>;
+  /**
+   * A force was asked for (`troupe.shutdown.force`): the phase under way
+   * ended as at its deadline, and every later phase takes its forced path.
+   */
+  readonly forceRequested: boolean;
   /** Errors raised by a phase's work or gate (they never stop the protocol). */
   readonly errors: readonly ErrorData[];
 }
@@ -35,10 +46,18 @@ export interface ShutdownContext {
 /** Namespaced event names of {@link shutdownMachine}. */
 export const ShutdownEventTypes = {
   begin: 'troupe.shutdown.begin',
+  force: 'troupe.shutdown.force',
 } as const;
 
-/** Events {@link shutdownMachine} accepts. */
-export type ShutdownEvent = { readonly type: 'troupe.shutdown.begin'; readonly reason: string };
+/**
+ * Events {@link shutdownMachine} accepts: `begin` starts the protocol (a
+ * second begin is ignored); `force` (a second signal) begins it if need be,
+ * ends the current phase as its deadline would, and sends every later
+ * phase down its forced path.
+ */
+export type ShutdownEvent =
+  | { readonly type: 'troupe.shutdown.begin'; readonly reason: string }
+  | { readonly type: 'troupe.shutdown.force'; readonly reason: string };
 
 /**
  * Events XState sends {@link shutdownMachine} on behalf of its actors and
@@ -48,6 +67,7 @@ export type ShutdownEvent = { readonly type: 'troupe.shutdown.begin'; readonly r
  */
 export type ShutdownInternalEvent =
   | AfterEvent<'signalingDeadline', 'shutdown.signaling'>
+  | AfterEvent<'readinessDelay', 'shutdown.signaling.delaying'>
   | ActorDoneEvent<'0.shutdown.signaling.working'>
   | ActorErrorEvent<'0.shutdown.signaling.working'>
   | ActorDoneEvent<'0.shutdown.signaling.gating'>
@@ -78,6 +98,7 @@ export type ShutdownModelEvent = ShutdownEvent | ShutdownInternalEvent;
 export interface ShutdownOutput {
   readonly reason: string;
   readonly timedOut: Readonly<Record<TimedShutdownPhase, boolean>>;
+  readonly forceRequested: boolean;
   readonly errors: readonly ErrorData[];
 }
 
@@ -103,6 +124,31 @@ function gateOf(phase: TimedShutdownPhase) {
   });
 }
 
+const announceSignaling = { type: 'phaseEntered', params: { phase: 'signaling' } } as const;
+
+/** What a phase's deadline, or a force, does to the draining or closing phase. */
+function cutShort(phase: 'draining' | 'closing', after: 'closing' | 'stopped', force: boolean) {
+  const extra = force ? (['recordForce'] as const) : ([] as const);
+  const timedOut = { type: 'timedOut', params: { phase } } as const;
+  return [
+    {
+      guard: stateIn(`#shutdown.${phase}.waiting`),
+      target: '.forcing',
+      actions: [timedOut, ...extra],
+    },
+    {
+      guard: stateIn(`#shutdown.${phase}.gating`),
+      target: `#shutdown.${after}`,
+      actions: [timedOut, ...extra],
+    },
+    // A forced path entered on a failure outlived the deadline: its gate gets forceMs.
+    {
+      guard: stateIn(`#shutdown.${phase}.forcing`),
+      actions: [timedOut, ...extra],
+    },
+  ] as const;
+}
+
 /**
  * The shutdown coordinator: `running → signaling → draining → closing →
  * stopped`. Each phase first does its own work, then waits at its gate
@@ -112,16 +158,21 @@ function gateOf(phase: TimedShutdownPhase) {
  *
  * | phase | work (actor) | on deadline |
  * | --- | --- | --- |
- * | signaling | `signal`: close admission, tell runners, await their acknowledgements | go on |
+ * | signaling | `delaying` (readiness off, still admitting, `readinessDelayMs`), then `signal`: close admission, tell runners, await their acknowledgements | go on |
  * | draining | `drain`: wait for accepted tasks | `forceDrain` (abort, terminate), bounded by `forceMs` |
  * | closing | `close`: resources in dependency order, threads exit | `forceClose`, bounded by `forceMs` |
+ *
+ * `troupe.shutdown.force` (a second signal) ends the phase under way as its
+ * deadline would (in `delaying`: the delay), and from then on `draining`
+ * and `closing` go straight to their forced paths.
  *
  * The gate (actor `gate`, default: open at once) lets an outside party
  * step several coordinators in unison: a cluster-wide shutdown resolves
  * each node's gate once every node finished the phase.
  *
- * Tags: `ready` and `admits` while `running` (readiness, and new work
- * accepted), `shuttingDown` from SIGNALING until stopped.
+ * Tags: `ready` while `running`; `admits` (new work accepted) while
+ * `running` and during the readiness delay; `shuttingDown` from SIGNALING
+ * until stopped.
  *
  * @example
  * ```ts
@@ -149,9 +200,14 @@ export const shutdownMachine = setup({
   actions: {
     /** Announces a phase before its work starts (the runtime emits `shutdown:phase`). */
     phaseEntered: (_, _params: { phase: ShutdownPhase }) => {},
+    /** The readiness delay is over (or there is none): new work is refused from now on. Idempotent. */
+    admissionClosed: () => {},
     recordReason: assign(({ event }) =>
-      event.type === 'troupe.shutdown.begin' ? { reason: event.reason } : {},
+      event.type === 'troupe.shutdown.begin' || event.type === 'troupe.shutdown.force'
+        ? { reason: event.reason }
+        : {},
     ),
+    recordForce: assign({ forceRequested: true }),
     recordPhaseError: assign(({ context, event }) => ({
       errors: [...context.errors, toErrorData((event as { error?: unknown }).error)],
     })),
@@ -175,9 +231,19 @@ export const shutdownMachine = setup({
     /** The phase's deadline already passed (its forced path ran): the gate gets `forceMs`. */
     phaseTimedOut: ({ context }, params: { phase: TimedShutdownPhase }) =>
       context.timedOut[params.phase],
+    /** A force was asked for: the phase takes its forced path at once. */
+    forceRequested: ({ context }) => context.forceRequested,
+    /** No readiness delay to wait, or a force cut it. */
+    noReadinessDelay: ({ context }) =>
+      context.forceRequested || (context.deadlines.readinessDelayMs ?? 0) <= 0,
   },
   delays: {
-    signalingDeadline: ({ context }) => context.deadlines.signalingMs,
+    readinessDelay: ({ context }) => context.deadlines.readinessDelayMs ?? 0,
+    // The readiness delay is part of SIGNALING; the deadline counts from its
+    // end (a force that cut it re-entered SIGNALING).
+    signalingDeadline: ({ context }) =>
+      (context.forceRequested ? 0 : (context.deadlines.readinessDelayMs ?? 0)) +
+      context.deadlines.signalingMs,
     drainingDeadline: ({ context }) => context.deadlines.drainingMs,
     closingDeadline: ({ context }) => context.deadlines.closingMs,
     forceDeadline: ({ context }) => context.deadlines.forceMs,
@@ -188,27 +254,49 @@ export const shutdownMachine = setup({
     deadlines: input,
     reason: null,
     timedOut: { signaling: false, draining: false, closing: false },
+    forceRequested: false,
     errors: [],
   }),
   initial: 'running',
   output: ({ context }) => ({
     reason: context.reason ?? 'shutdown',
     timedOut: context.timedOut,
+    forceRequested: context.forceRequested,
     errors: context.errors,
   }),
   states: {
     running: {
       tags: ['ready', 'admits'],
       on: {
-        'troupe.shutdown.begin': { target: 'signaling', actions: 'recordReason' },
+        // Without a readiness delay admission closes before SIGNALING is
+        // announced: its listeners already see new work refused.
+        // (SIGNALING is announced by these transitions, not by its entry: a
+        // force re-enters it to restart its deadline, and is no new phase.)
+        'troupe.shutdown.begin': [
+          {
+            guard: 'noReadinessDelay',
+            target: 'signaling',
+            actions: ['recordReason', 'admissionClosed', announceSignaling],
+          },
+          { target: 'signaling', actions: ['recordReason', announceSignaling] },
+        ],
+        'troupe.shutdown.force': {
+          target: 'signaling',
+          actions: ['recordReason', 'recordForce', 'admissionClosed', announceSignaling],
+        },
       },
     },
     signaling: {
       tags: ['shuttingDown'],
-      entry: { type: 'phaseEntered', params: { phase: 'signaling' } },
-      initial: 'working',
+      initial: 'delaying',
       states: {
+        delaying: {
+          tags: ['admits'],
+          always: { guard: 'noReadinessDelay', target: 'working' },
+          after: { readinessDelay: 'working' },
+        },
         working: {
+          entry: 'admissionClosed',
           invoke: {
             src: 'signal',
             input: reasonOf,
@@ -225,6 +313,21 @@ export const shutdownMachine = setup({
           },
         },
       },
+      on: {
+        'troupe.shutdown.force': [
+          // The delay is cut: SIGNALING is re-entered, so its deadline counts from now.
+          {
+            guard: stateIn('#shutdown.signaling.delaying'),
+            target: '.working',
+            reenter: true,
+            actions: 'recordForce',
+          },
+          {
+            target: 'draining',
+            actions: [{ type: 'timedOut', params: { phase: 'signaling' } }, 'recordForce'],
+          },
+        ],
+      },
       after: {
         signalingDeadline: {
           target: 'draining',
@@ -238,6 +341,11 @@ export const shutdownMachine = setup({
       initial: 'waiting',
       states: {
         waiting: {
+          always: {
+            guard: 'forceRequested',
+            target: 'forcing',
+            actions: { type: 'timedOut', params: { phase: 'draining' } },
+          },
           invoke: {
             src: 'drain',
             input: reasonOf,
@@ -281,25 +389,8 @@ export const shutdownMachine = setup({
           },
         },
       },
-      after: {
-        drainingDeadline: [
-          {
-            guard: stateIn('#shutdown.draining.waiting'),
-            target: '.forcing',
-            actions: { type: 'timedOut', params: { phase: 'draining' } },
-          },
-          {
-            guard: stateIn('#shutdown.draining.gating'),
-            target: 'closing',
-            actions: { type: 'timedOut', params: { phase: 'draining' } },
-          },
-          // A forced path entered on a failure outlived the deadline: its gate gets forceMs.
-          {
-            guard: stateIn('#shutdown.draining.forcing'),
-            actions: { type: 'timedOut', params: { phase: 'draining' } },
-          },
-        ],
-      },
+      on: { 'troupe.shutdown.force': cutShort('draining', 'closing', true) },
+      after: { drainingDeadline: cutShort('draining', 'closing', false) },
     },
     closing: {
       tags: ['shuttingDown'],
@@ -307,6 +398,11 @@ export const shutdownMachine = setup({
       initial: 'waiting',
       states: {
         waiting: {
+          always: {
+            guard: 'forceRequested',
+            target: 'forcing',
+            actions: { type: 'timedOut', params: { phase: 'closing' } },
+          },
           invoke: {
             src: 'close',
             input: reasonOf,
@@ -347,25 +443,8 @@ export const shutdownMachine = setup({
           },
         },
       },
-      after: {
-        closingDeadline: [
-          {
-            guard: stateIn('#shutdown.closing.waiting'),
-            target: '.forcing',
-            actions: { type: 'timedOut', params: { phase: 'closing' } },
-          },
-          {
-            guard: stateIn('#shutdown.closing.gating'),
-            target: 'stopped',
-            actions: { type: 'timedOut', params: { phase: 'closing' } },
-          },
-          // A forced path entered on a failure outlived the deadline: its gate gets forceMs.
-          {
-            guard: stateIn('#shutdown.closing.forcing'),
-            actions: { type: 'timedOut', params: { phase: 'closing' } },
-          },
-        ],
-      },
+      on: { 'troupe.shutdown.force': cutShort('closing', 'stopped', true) },
+      after: { closingDeadline: cutShort('closing', 'stopped', false) },
     },
     stopped: { type: 'final', entry: { type: 'phaseEntered', params: { phase: 'stopped' } } },
   },

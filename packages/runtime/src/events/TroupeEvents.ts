@@ -40,4 +40,11 @@ export interface ShutdownOptions {
    * `shutdown()` call's gate counts.
    */
   readonly gate?: ShutdownGate;
+  /**
+   * Force the shutdown, as a second signal does: the phase under way ends
+   * now (as at its deadline) and every later phase takes its forced path
+   * (tasks aborted, threads terminated, resources closed within `forceMs`).
+   * Begins the shutdown if it has not begun. The report says `forced`.
+   */
+  readonly force?: boolean;
 }

@@ -22,6 +22,14 @@ export interface ShutdownDeadlineOptions {
   readonly forceMs?: number;
   /** Between a cooperative abort (`ctx.signal`) and terminating the thread. Default 1000. */
   readonly abortGraceMs?: number;
+  /**
+   * SIGNALING turns readiness off (`/readyz` 503) at once, but keeps
+   * admitting and serving work for this long, while a load balancer stops
+   * routing here; then admission closes. Part of SIGNALING: its
+   * `signalingMs` counts from the delay's end. A second signal cuts it.
+   * Default 0.
+   */
+  readonly readinessDelayMs?: number;
 }
 
 /** How the troupe watches its runners. */
@@ -147,8 +155,20 @@ export interface TroupeOptions {
   /** Prefixes generated runner ids so they stay unique beyond one process. Default `n-<random>`. */
   readonly nodeId?: string;
   readonly shutdown?: ShutdownDeadlineOptions;
-  /** Shut down gracefully on these signals. Default none. */
+  /**
+   * Shut down gracefully on these signals. A second one during the
+   * shutdown forces it (`shutdown({ force: true })`). Default none.
+   */
   readonly signals?: readonly ('SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR2')[];
+  /**
+   * What a shutdown begun or forced by one of `signals` does to the
+   * process once it is over: `'exitCode'` (default) sets `process.exitCode`
+   * to 0 for a clean shutdown and 1 for a forced one (a deadline missed, a
+   * second signal, something left running), and the process exits once
+   * nothing else keeps it alive; `'exit'` then also calls `process.exit()`;
+   * `'none'` leaves the process alone (you handle the exit).
+   */
+  readonly signalExit?: 'exitCode' | 'exit' | 'none';
   /**
    * A pino instance (or anything of pino's shape: `trace`…`fatal(obj, msg)`,
    * `child(bindings)`), or at least `debug`, `info`, `warn` and `error`.

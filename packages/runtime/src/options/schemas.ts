@@ -51,6 +51,7 @@ export const shutdownSchema = z.strictObject({
   closingMs: ms.default(5_000),
   forceMs: ms.default(2_000),
   abortGraceMs: ms.default(1_000),
+  readinessDelayMs: z.number().min(0).default(0),
 });
 
 export const healthSchema = z.strictObject({
@@ -119,6 +120,7 @@ export const troupeOptionsSchema = z.strictObject({
     .optional(),
   shutdown: shutdownSchema.prefault({}),
   signals: z.array(z.enum(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'])).default([]),
+  signalExit: z.enum(['exitCode', 'exit', 'none']).default('exitCode'),
   logger: z
     .custom<LoggerLike>(
       (v) =>

@@ -27,6 +27,8 @@ export interface RunnerHost {
   readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
   /** The troupe's shutdown phase now, and why it is shutting down. */
   phase(): ShutdownPhase;
+  /** The coordinator admits new work (running, or SIGNALING's readiness delay). */
+  admits(): boolean;
   shutdownReason(): string | null;
   reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
   resolveErrors(records: readonly ErrorRecord[], how: Resolution): void;

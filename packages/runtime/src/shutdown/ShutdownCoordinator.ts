@@ -39,6 +39,8 @@ export interface ShutdownOutcome extends ShutdownOutput {
   readonly startedAt: number;
   readonly durationMs: number;
   readonly phases: Readonly<Record<TimedShutdownPhase, PhaseTiming>>;
+  /** From SIGNALING until admission closed: the readiness delay as it was served (0 without one). */
+  readonly readinessDelayMs: number;
 }
 
 /** The coordinator's statechart snapshot. */
@@ -59,6 +61,8 @@ export class ShutdownCoordinator {
   readonly #outcome: Promise<ShutdownOutcome>;
   readonly #logger: Logger;
   #phase: ShutdownPhase = 'running';
+  #admits = true;
+  #admissionClosedAt: number | null = null;
   #gate: ShutdownGate | null = null;
   #startedAtEpoch = 0;
 
@@ -81,6 +85,10 @@ export class ShutdownCoordinator {
         // (before runners react to it), not after the macrostep.
         phaseEntered: ({ context }, params) => {
           this.#enter(params.phase, context);
+        },
+        admissionClosed: () => {
+          this.#admits = false;
+          this.#admissionClosedAt = performance.now();
         },
       },
       actors: {
@@ -112,6 +120,7 @@ export class ShutdownCoordinator {
                 // Errored or stopped from outside: what the context holds.
                 reason: snapshot.context.reason ?? 'shutdown',
                 timedOut: snapshot.context.timedOut,
+                forceRequested: snapshot.context.forceRequested,
                 errors: snapshot.context.errors,
               },
         );
@@ -144,6 +153,15 @@ export class ShutdownCoordinator {
     return this.#phase === 'running';
   }
 
+  /**
+   * New work is admitted: while `running`, and in SIGNALING's readiness
+   * delay (readiness is already false, the load balancer still routes
+   * here). Set by the statechart's `admissionClosed` entry action.
+   */
+  get admits(): boolean {
+    return this.#admits;
+  }
+
   /** The coordinator's statechart, read-only. */
   get view(): ActorView<ShutdownSnapshot> {
     return this.#view;
@@ -159,6 +177,22 @@ export class ShutdownCoordinator {
     if (this.#actor.getSnapshot().status !== 'active' || this.#phase !== 'running') return;
     if (gate !== undefined) this.#gate = gate;
     this.#actor.send({ type: 'troupe.shutdown.begin', reason });
+  }
+
+  /**
+   * Forces the shutdown (a second signal): begins it if need be, ends the
+   * phase under way as its deadline would, and sends the later phases down
+   * their forced paths. Ignored once stopped.
+   */
+  force(reason: string, gate?: ShutdownGate): void {
+    if (this.#actor.getSnapshot().status !== 'active') return;
+    if (gate !== undefined && this.#phase === 'running') this.#gate = gate;
+    this.#actor.send({ type: 'troupe.shutdown.force', reason });
+  }
+
+  /** A force was asked for. */
+  get forceRequested(): boolean {
+    return this.#actor.getSnapshot().context.forceRequested;
   }
 
   #enter(phase: ShutdownPhase, context: ShutdownSnapshot['context']): void {
@@ -206,8 +240,11 @@ export class ShutdownCoordinator {
     });
     // A phase never entered (the actor was stopped from outside) lasted 0 ms.
     if (!this.#entered.has('stopped')) this.#phase = shutdownPhaseOf('stopped');
+    const signaled = this.#entered.get('signaling');
     return {
       ...output,
+      readinessDelayMs:
+        signaled === undefined ? 0 : (this.#admissionClosedAt ?? at('draining')) - signaled,
       startedAt: this.#startedAtEpoch,
       durationMs: end - at('running'),
       phases: {

@@ -12,7 +12,7 @@ export interface ShutdownTaskCounts {
   readonly aborted: number;
   /** Refused at admission (including during shutdown). */
   readonly rejected: number;
-  /** Tasks accepted and not settled (running or queued) when SIGNALING began. */
+  /** Tasks accepted and not settled (running or queued) when admission closed (SIGNALING, after its readiness delay). */
   readonly inFlightAtSignal: number;
   /** What became of the tasks settled since SIGNALING began. */
   readonly drained: {
@@ -29,8 +29,15 @@ export interface ShutdownReport {
   /** Epoch ms when shutdown began. */
   readonly startedAt: number;
   readonly durationMs: number;
-  /** A deadline was missed somewhere: something was aborted, force-closed or left running. */
+  /**
+   * A deadline was missed somewhere (something was aborted, force-closed or
+   * left running), or a force was asked for (a second signal).
+   */
   readonly forced: boolean;
+  /** `shutdown({ force: true })` or a second signal forced it. */
+  readonly forceRequested: boolean;
+  /** How long SIGNALING kept admitting work after readiness turned false (`readinessDelayMs`, cut short by a force). */
+  readonly readinessDelayMs: number;
   readonly phases: Readonly<Record<'signaling' | 'draining' | 'closing', PhaseTiming>>;
   readonly tasks: ShutdownTaskCounts;
   readonly resources: {
@@ -105,11 +112,14 @@ export function shutdownReport(input: ShutdownReportInput): ShutdownReport {
     startedAt: outcome.startedAt,
     durationMs: outcome.durationMs,
     forced:
+      outcome.forceRequested ||
       outcome.timedOut.draining ||
       outcome.timedOut.closing ||
       close.forced > 0 ||
       leaked > 0 ||
       input.runners.some((r) => r.forced),
+    forceRequested: outcome.forceRequested,
+    readinessDelayMs: outcome.readinessDelayMs,
     phases: outcome.phases,
     tasks: {
       submitted: tasks.submitted,

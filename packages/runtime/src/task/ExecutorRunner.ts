@@ -23,6 +23,8 @@ export interface ExecutorHost {
   readonly wantsTaskEvents: boolean;
   readonly retryBackoff: { readonly baseMs: number; readonly capMs: number };
   phase(): string;
+  /** The troupe's coordinator admits new work (running, or SIGNALING's readiness delay). */
+  admits(): boolean;
   reportError(error: unknown, context: TroupeErrorContext): ErrorRecord;
   resolveErrors(records: readonly ErrorRecord[], how: 'retry'): void;
   listenerFailed(error: unknown, listener: string, context: TroupeErrorContext): void;

@@ -168,9 +168,10 @@ export class TaskExecutor {
   #admit(payload: unknown, options: RunOptions | undefined, meta: AttemptMeta | null) {
     const runner = this.#runner;
     // Both statecharts must admit: the runner's (`accepting`) and the
-    // troupe's coordinator (its phase, set by the chart's entry action, so
-    // a `shutdown:phase` listener already sees SIGNALING refuse work).
-    if (!this.#flags.accepting || runner.host.phase() !== 'running') {
+    // troupe's coordinator (set by the chart's `admissionClosed` entry
+    // action, so a `shutdown:phase` listener already sees SIGNALING refuse
+    // work, unless a readiness delay keeps admission open).
+    if (!this.#flags.accepting || !runner.host.admits()) {
       return this.#refuse(runner.refusal(), meta);
     }
     if (this.#load >= runner.capacity) {

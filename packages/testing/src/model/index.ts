@@ -33,6 +33,7 @@ export {
   resourceModelOpenAtOnce,
   runnerModel,
   shutdownModel,
+  shutdownModelWithReadinessDelay,
   supervisorModel,
 } from './specs.js';
 export { threadExitKind, type PoolFacts, type ThreadExitKind } from './runnerModel.js';

@@ -38,6 +38,24 @@ function shutdownRealizable(snapshot: AnyMachineSnapshot, event: EventObject): b
   const active = activeStateIds(shutdownMachine, snapshot.value);
   const timedOut = (snapshot.context as ShutdownContext).timedOut;
   const type = event.type;
+  const context = snapshot.context as ShutdownContext;
+  if (type === 'troupe.shutdown.force') {
+    // One force per path (a second one only repeats the first), sent while
+    // the troupe waits on something the driver holds: the readiness delay,
+    // a gate, a held task (draining), a hanging resource (closing). The
+    // signal phase's work and the forced paths are over too soon to be cut.
+    if (context.forceRequested) return false;
+    return (
+      active.includes('shutdown.running') ||
+      active.includes('shutdown.signaling.delaying') ||
+      active.some((id) => id.endsWith('.gating') || id.endsWith('.waiting'))
+    );
+  }
+  // The forced close outlives forceMs only on a thread blocked in its
+  // teardown; after a force the threads get no teardown (terminated at once).
+  if (type === 'xstate.after.forceDeadline.shutdown.closing.forcing') {
+    return !context.forceRequested;
+  }
   // The signal phase's own work is over at once: only its gate can outlast the deadline.
   if (type.startsWith('xstate.after.signalingDeadline')) {
     return active.includes('shutdown.signaling.gating');
@@ -60,10 +78,22 @@ function shutdownRealizable(snapshot: AnyMachineSnapshot, event: EventObject): b
 export const shutdownModel: ModelSpec = {
   machine: shutdownMachine,
   input: { signalingMs: 1_000, drainingMs: 100, closingMs: 200, forceMs: 50 },
-  // The gates' backstop reads which phases timed out.
-  serializeState: (s) => JSON.stringify([s.value, (s.context as ShutdownContext).timedOut]),
-  variants: [{ type: 'troupe.shutdown.begin', reason: 'model' }],
+  // The gates' backstop reads which phases timed out; the phases after a force take their forced paths.
+  serializeState: (s) => {
+    const context = s.context as ShutdownContext;
+    return JSON.stringify([s.value, context.timedOut, context.forceRequested]);
+  },
+  variants: [
+    { type: 'troupe.shutdown.begin', reason: 'model' },
+    { type: 'troupe.shutdown.force', reason: 'model' },
+  ],
   filterEvents: shutdownRealizable,
+};
+
+/** The model of the shutdown coordinator with a readiness delay (`shutdown.readinessDelayMs`). */
+export const shutdownModelWithReadinessDelay: ModelSpec = {
+  ...shutdownModel,
+  input: { ...(shutdownModel.input as object), readinessDelayMs: 50 },
 };
 
 /** The model of a resource that opens asynchronously (`open()`). */

@@ -51,6 +51,10 @@ export const unrealizable: Readonly<Record<string, string>> = {
     'closeAll() cannot reject: each resource close is settled',
   'shutdown.closing.forcing --xstate.error.actor.0.shutdown.closing.forcing[0]--> shutdown.closing.gating':
     'forceClose cannot reject: it awaits allSettled',
+  'shutdown.draining --troupe.shutdown.force[2]--> (self)':
+    'a force while the forced drain runs only marks the phase timed out, which whatever entered forcing (its deadline, a force) already did: the driver sends no second force. Taken with fake effects in shutdownMachine.test.ts D17',
+  'shutdown.closing --troupe.shutdown.force[2]--> (self)':
+    'a force while the forced close runs only marks the phase timed out, which whatever entered forcing (its deadline, a force) already did: the driver sends no second force. Taken with fake effects in shutdownMachine.test.ts D17',
   'shutdown.draining --xstate.after.drainingDeadline.shutdown.draining[2]--> (self)':
     'forcing is entered by that very deadline (the drain phase never rejects), so the deadline never finds the phase forcing',
   'shutdown.closing --xstate.after.closingDeadline.shutdown.closing[2]--> (self)':

@@ -1,4 +1,4 @@
-import type { TimedShutdownPhase } from '@troupe/core';
+import type { ShutdownContext, TimedShutdownPhase } from '@troupe/core';
 import { createTroupe, type Troupe } from '@troupe/runtime';
 import { blockingPipe, type BlockingPipe } from '../../blockingPipe.js';
 import {
@@ -47,6 +47,8 @@ export class ShutdownDriver implements ModelDriver {
   #controls: Int32Array[] = [];
   #recorder = new ActorRecorder();
   #pipe: BlockingPipe | null = null;
+  /** The path ends in the readiness delay: the finish forces its way out. */
+  #lastDelaying = false;
 
   async start(path: ModelPath): Promise<ObservedActor> {
     // Forcing is entered by the drain deadline only (the drain phase never rejects).
@@ -54,6 +56,14 @@ export class ShutdownDriver implements ModelDriver {
     const drainBackstop = takes(path, 'xstate.after.forceDeadline.shutdown.draining.forcing');
     const closeForced = path.steps.some((s) => s.state.matches({ closing: 'forcing' }));
     const closeBackstop = takes(path, 'xstate.after.forceDeadline.shutdown.closing.forcing');
+    // A readiness delay passes only when the path says so; else it lasts until a force.
+    const delayed = ((path.initial.context as ShutdownContext).deadlines.readinessDelayMs ?? 0) > 0;
+    const readinessDelayMs = takes(path, 'xstate.after.readinessDelay')
+      ? 100
+      : delayed
+        ? 30_000
+        : 0;
+    this.#lastDelaying = path.steps.at(-1)?.state.matches({ signaling: 'delaying' }) ?? false;
     this.#outcomes = new Outcomes();
     this.#controls = [];
     this.#gates = new Gates([]);
@@ -75,6 +85,7 @@ export class ShutdownDriver implements ModelDriver {
         // must finish first is a cooperative abort or an abandoned close.
         forceMs: takes(path, 'xstate.after.forceDeadline') ? 300 : 30_000,
         abortGraceMs,
+        readinessDelayMs,
       },
     });
     this.#troupe = troupe;
@@ -124,10 +135,14 @@ export class ShutdownDriver implements ModelDriver {
     const troupe = this.#troupe;
     const type = path.steps[index]?.event.type;
     if (troupe === null || type === undefined) return Promise.resolve(false);
-    if (type === 'troupe.shutdown.begin') {
+    if (type === 'troupe.shutdown.begin' || type === 'troupe.shutdown.force') {
       this.#outcomes.track(
-        troupe.shutdown({ reason: 'model', gate: (phase) => this.#gates.wait(phase) }),
-        'troupe.shutdown',
+        troupe.shutdown({
+          reason: 'model',
+          gate: (phase) => this.#gates.wait(phase),
+          force: type === 'troupe.shutdown.force',
+        }),
+        type,
       );
       return Promise.resolve(true);
     }
@@ -172,7 +187,10 @@ export class ShutdownDriver implements ModelDriver {
           'the blocked thread to exit once its pipe was released',
         );
       }
-      const report = await troupe.shutdown({ reason: 'model path done' });
+      const report = await troupe.shutdown({
+        reason: 'model path done',
+        force: this.#lastDelaying,
+      });
       await this.#outcomes.check(10_000);
       // A thread left behind by the forced close's backstop is reported as leaked.
       const left = pipe === null ? 0 : 1;
