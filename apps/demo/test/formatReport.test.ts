@@ -8,6 +8,8 @@ const sample: ShutdownReport = {
   startedAt: 1_700_000_000_000,
   durationMs: 1_234.5,
   forced: false,
+  forceRequested: false,
+  readinessDelayMs: 0,
   phases: {
     signaling: { durationMs: 2.4, timedOut: false },
     draining: { durationMs: 1_100.2, timedOut: false },
