@@ -149,6 +149,12 @@ export {
   type InternalEventsOf,
 } from './machines/internalEvents.js';
 export { toMermaid, type ToMermaidOptions } from './machines/toMermaid.js';
+export {
+  statechartGraph,
+  type StatechartEdge,
+  type StatechartGraph,
+  type StatechartNode,
+} from './machines/statechartGraph.js';
 export { stateValueText } from './machines/stateValueText.js';
 export { statechartsDocument } from './machines/statechartsDocument.js';
 export {
