@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import {
@@ -22,6 +22,12 @@ import {
   type ProbeTarget,
 } from './health/HealthMonitor.js';
 import type { ActorView } from './inspection/ActorView.js';
+import {
+  dashboardRoute,
+  loadDashboard,
+  type DashboardInstance,
+  type DashboardOption,
+} from './http/dashboardRoute.js';
 import { probeHandler, type ProbeSource } from './http/probeHandler.js';
 import { InspectionHub } from './inspection/InspectionHub.js';
 import type { InspectOption } from './inspection/InspectOption.js';
@@ -94,6 +100,7 @@ export class Troupe {
     exited: 0,
   };
   #reason: string | null = null;
+  #dashboard: Promise<DashboardInstance> | null = null;
   /** A signal began or forced the shutdown: `signalExit` applies. */
   #bySignal = false;
   #wantsTaskEvents = false;
@@ -366,7 +373,11 @@ export class Troupe {
    * escalation); `GET /readyz` is 200 while running and 503 from SIGNALING
    * on; `GET /metrics` is the Prometheus text when the troupe has metrics.
    * Both probes answer JSON with the reason. `prefix` mounts them under a
-   * path (`/ops/livez`).
+   * path (`/ops/livez`). `dashboard: true` (needs `@troupe/dashboard`) also
+   * serves the live dashboard at `<prefix>/dashboard/`, its WebSocket
+   * included (upgrades of the server that mounts the handler are taken on
+   * its first request); `{ controls: true }` lets pages on loopback stop or
+   * restart runners and start the shutdown.
    *
    * @example
    * ```ts
@@ -374,8 +385,45 @@ export class Troupe {
    * ```
    */
   httpHandler(
-    options: { readonly prefix?: string } = {},
+    options: { readonly prefix?: string; readonly dashboard?: DashboardOption } = {},
   ): (req: IncomingMessage, res: ServerResponse) => void {
+    return this.#httpListener(options).listener;
+  }
+
+  /** The request listener, and (with a dashboard) how a server's WebSocket upgrades reach it. */
+  #httpListener(options: { readonly prefix?: string; readonly dashboard?: DashboardOption }): {
+    listener: (req: IncomingMessage, res: ServerResponse) => void;
+    attach: (server: Server) => void;
+  } {
+    const probes = this.#probes(options.prefix);
+    const dashboard = options.dashboard ?? false;
+    if (dashboard === false) return { listener: probes, attach: () => {} };
+    const route = dashboardRoute(
+      (options.prefix ?? '').replace(/\/$/, ''),
+      this.#dashboardFor(dashboard),
+      (error) => {
+        this.#reportError(error, { component: 'http', operation: 'listen' });
+      },
+    );
+    return {
+      listener: (req, res) => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        if (!route.route(req, res, path)) probes(req, res);
+      },
+      attach: route.attach,
+    };
+  }
+
+  /** The dashboard of this troupe, created once (a resource: the shutdown closes it). */
+  #dashboardFor(option: DashboardOption): Promise<DashboardInstance> {
+    this.#dashboard ??= loadDashboard(this, option).then((dashboard) => {
+      this.#resources.register({ id: 'dashboard', close: () => dashboard.close() });
+      return dashboard;
+    });
+    return this.#dashboard;
+  }
+
+  #probes(prefix: string | undefined): (req: IncomingMessage, res: ServerResponse) => void {
     const phaseOf = (): ShutdownPhase => this.phase;
     const readyOf = (): boolean => this.ready;
     return probeHandler(
@@ -392,7 +440,7 @@ export class Troupe {
           this.#reason !== null && this.#reason.startsWith('escalation') ? this.#reason : null,
         ...this.#metricsSource(),
       },
-      options,
+      prefix === undefined ? {} : { prefix },
     );
   }
 
@@ -403,9 +451,20 @@ export class Troupe {
    * probes said not ready from SIGNALING on.
    */
   async listen(
-    options: { readonly port?: number; readonly host?: string; readonly id?: string } = {},
+    options: {
+      readonly port?: number;
+      readonly host?: string;
+      readonly id?: string;
+      /** Also serve the dashboard at `<url>/dashboard/` (needs `@troupe/dashboard`). */
+      readonly dashboard?: DashboardOption;
+    } = {},
   ): Promise<{ readonly url: string; close(): Promise<void> }> {
-    const server = createServer(this.httpHandler());
+    const dashboard = options.dashboard ?? false;
+    // A missing @troupe/dashboard rejects here, before anything listens.
+    if (dashboard !== false) await this.#dashboardFor(dashboard);
+    const http = this.#httpListener({ dashboard });
+    const server = createServer(http.listener);
+    http.attach(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -418,10 +477,19 @@ export class Troupe {
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> => {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
+        if (dashboard === false) {
+          server.close(() => {
+            resolve();
+          });
+          server.closeAllConnections();
+          return;
+        }
+        // The dashboard's pages (upgraded sockets, which the server still
+        // counts) watch the shutdown to its end; the dashboard closes them
+        // once the troupe stopped. Everything else is closed now.
+        server.close();
         server.closeAllConnections();
+        resolve();
       });
       return closing;
     };
