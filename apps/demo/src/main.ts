@@ -144,6 +144,14 @@ async function main(): Promise<number> {
         `Stately inspector: open ${inspector.url} (every live actor is replayed to each inspector that connects)`,
       );
     }
+    if (process.argv.includes('--dashboard')) {
+      // The troupe's own live dashboard (@troupe/dashboard), on loopback; the shutdown closes it.
+      const port = Number(process.env.DASHBOARD_PORT ?? 0);
+      const { url } = await troupe.listen({ port, dashboard: true });
+      dashboard.note(
+        `live dashboard: open ${url}/dashboard/ (DEMO_DURATION_MS=120000 gives you time to look)`,
+      );
+    }
     if (config.logLevel !== 'silent') {
       dashboard.note(`logs (${config.logLevel} and above) → ${config.logFile}`);
     }

@@ -85,6 +85,13 @@ describe('the built demo (node dist/main.js)', () => {
     expect(run.stdout).toMatch(/Stately inspector: open http:\/\/127\.0\.0\.1:\d+\//);
   }, 60_000);
 
+  it('--dashboard serves the live dashboard on loopback, prints its URL, and still exits 0 by itself', async () => {
+    const run = await runDemo({ DEMO_DURATION_MS: '1500' }, { args: ['--dashboard'] });
+    expect(run.signal, run.stderr).toBeNull();
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/live dashboard: open http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
+  }, 60_000);
+
   it('shuts down gracefully on SIGINT (Ctrl-C) and exits 0', async () => {
     let sent = false;
     const run = await runDemo(

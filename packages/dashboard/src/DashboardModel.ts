@@ -271,12 +271,12 @@ export class DashboardModel {
         id: runner.id,
         state: stats.state,
         score: scores.get(runner.id) ?? null,
-        throughput: Math.max(0, stats.completed - (previous?.completed ?? stats.completed)) / seconds,
+        throughput:
+          Math.max(0, stats.completed - (previous?.completed ?? stats.completed)) / seconds,
         queued: stats.queued,
         inFlight: stats.inFlight,
         threads: stats.threads,
-        latencyMs:
-          counted > 0 ? ((duration.sum - (previous?.sum ?? 0)) / counted) * 1000 : null,
+        latencyMs: counted > 0 ? ((duration.sum - (previous?.sum ?? 0)) / counted) * 1000 : null,
         restarts: stats.restarts,
         crashes: stats.crashes,
       };

@@ -3,11 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Troupe } from '@troupe/runtime';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DashboardModel } from './DashboardModel.js';
-import {
-  DASHBOARD_PROTOCOL,
-  type DashboardControl,
-  type DashboardMessage,
-} from './protocol.js';
+import { DASHBOARD_PROTOCOL, type DashboardControl, type DashboardMessage } from './protocol.js';
 import { servePage } from './servePage.js';
 
 /** Options of {@link createDashboard}. */

@@ -3,12 +3,7 @@
 // (src/) and the page (page/), so both are typed end to end with the
 // runtime's own types.
 import type { StatechartGraph } from '@troupe/core';
-import type {
-  ResourceInfo,
-  RunnerState,
-  ShutdownPhase,
-  ShutdownReport,
-} from '@troupe/runtime';
+import type { ResourceInfo, RunnerState, ShutdownPhase, ShutdownReport } from '@troupe/runtime';
 
 /** The protocol's version: the page refuses another one. */
 export const DASHBOARD_PROTOCOL = 1;
@@ -118,7 +113,11 @@ export type DashboardMessage =
       readonly state: DashboardState;
     }
   /** Actors that appeared or changed since the last message (coalesced, at most every 100 ms). */
-  | { readonly type: 'actors'; readonly actors: readonly ActorEntry[]; readonly gone: readonly string[] }
+  | {
+      readonly type: 'actors';
+      readonly actors: readonly ActorEntry[];
+      readonly gone: readonly string[];
+    }
   /** A machine first seen after hello. */
   | { readonly type: 'machine'; readonly machine: StatechartGraph }
   | { readonly type: 'sample'; readonly sample: Sample; readonly ready: boolean }
@@ -126,7 +125,12 @@ export type DashboardMessage =
   | { readonly type: 'error'; readonly error: ErrorEntry }
   | { readonly type: 'shutdown'; readonly shutdown: ShutdownView }
   /** The answer to a control. */
-  | { readonly type: 'controlResult'; readonly id: number; readonly ok: boolean; readonly message: string };
+  | {
+      readonly type: 'controlResult';
+      readonly id: number;
+      readonly ok: boolean;
+      readonly message: string;
+    };
 
 /** Page → server: only with controls enabled, only from loopback. */
 export type DashboardControl =

@@ -1,7 +1,7 @@
 // The dashboard's server side over a real troupe, real threads and a real
 // WebSocket (no browser): what a page receives, from hello to the report.
 import { request } from 'node:http';
-import { DASHBOARD_PROTOCOL, type DashboardMessage } from '@troupe/dashboard';
+import { DASHBOARD_PROTOCOL, fromLoopback, type DashboardMessage } from '@troupe/dashboard';
 import { createTroupe, type Troupe } from '@troupe/runtime';
 import { fixtures } from '@troupe/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,9 @@ function makeTroupe(): Troupe {
   return troupe;
 }
 
-function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  url: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     request(url, (res) => {
       let body = '';
@@ -35,7 +37,10 @@ function get(url: string): Promise<{ status: number; headers: Record<string, unk
 function connect(url: string) {
   const socket = new WebSocket(url.replace(/^http/, 'ws'));
   const messages: DashboardMessage[] = [];
-  const waiters: { test: (m: DashboardMessage) => boolean; resolve: (m: DashboardMessage) => void }[] = [];
+  const waiters: {
+    test: (m: DashboardMessage) => boolean;
+    resolve: (m: DashboardMessage) => void;
+  }[] = [];
   const closed = new Promise<{ code: number }>((resolve) => {
     socket.once('close', (code) => resolve({ code }));
   });
@@ -60,7 +65,8 @@ function connect(url: string) {
       const seen = messages.find(
         (m) => m.type === type && test(m as Extract<DashboardMessage, { type: T }>),
       );
-      if (seen !== undefined) return Promise.resolve(seen as Extract<DashboardMessage, { type: T }>);
+      if (seen !== undefined)
+        return Promise.resolve(seen as Extract<DashboardMessage, { type: T }>);
       return new Promise((resolve) => {
         waiters.push({
           test: (m) => m.type === type && test(m as Extract<DashboardMessage, { type: T }>),
@@ -95,10 +101,18 @@ describe('the dashboard server (troupe.listen({ dashboard: true }))', () => {
     const hello = await page.next('hello');
     expect(hello.protocol).toBe(DASHBOARD_PROTOCOL);
     expect(hello.controls).toBe(false);
-    expect(Object.keys(hello.machines)).toEqual(expect.arrayContaining(['runner', 'shutdown', 'resource']));
+    expect(Object.keys(hello.machines)).toEqual(
+      expect.arrayContaining(['runner', 'shutdown', 'resource']),
+    );
     const ids = hello.state.actors.map((a) => a.id);
     expect(ids).toEqual(
-      expect.arrayContaining(['runner:work', 'resource:db', 'resource:cache', 'shutdown', 'supervisor']),
+      expect.arrayContaining([
+        'runner:work',
+        'resource:db',
+        'resource:cache',
+        'shutdown',
+        'supervisor',
+      ]),
     );
     const work = hello.state.actors.find((a) => a.id === 'runner:work');
     expect(work?.state).toMatch(/^running/);
@@ -107,7 +121,9 @@ describe('the dashboard server (troupe.listen({ dashboard: true }))', () => {
     expect(hello.state.shutdown.phase).toBe('running');
     // A busy runner changes state; the page hears it (coalesced).
     const tasks = Array.from({ length: 20 }, () => runner.run(20));
-    await page.next('actors', (m) => m.actors.some((a) => a.id === 'runner:work' && a.state.includes('busy')));
+    await page.next('actors', (m) =>
+      m.actors.some((a) => a.id === 'runner:work' && a.state.includes('busy')),
+    );
     await Promise.all(tasks);
     const sample = await page.next('sample', (m) =>
       m.sample.runners.some((r) => r.id === 'work' && r.latencyMs !== null),
@@ -171,5 +187,14 @@ describe('the dashboard server (troupe.listen({ dashboard: true }))', () => {
     expect(done.shutdown.report?.forced).toBe(false);
     expect(done.shutdown.report?.resources.details.map((r) => r.id)).toContain('dashboard');
     expect(await page.closed).toEqual({ code: 1001 });
+  });
+
+  it('controls are for loopback clients only', () => {
+    const from = (remoteAddress: string) => ({ socket: { remoteAddress } }) as never;
+    expect(fromLoopback(from('127.0.0.1'))).toBe(true);
+    expect(fromLoopback(from('::1'))).toBe(true);
+    expect(fromLoopback(from('::ffff:127.0.0.1'))).toBe(true);
+    expect(fromLoopback(from('192.0.2.2'))).toBe(false);
+    expect(fromLoopback(from('10.0.0.7'))).toBe(false);
   });
 });

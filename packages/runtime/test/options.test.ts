@@ -335,6 +335,17 @@ describe('resolveRunnerSpec worker location', () => {
     expect(cwd).not.toHaveBeenCalled();
   });
 
+  it.each([42, null, { path: 'w.js' }, ''])(
+    'says what a worker must be when given %j',
+    (worker) => {
+      const failure = configError(() => parseWith(runnerSpecSchema, { worker }, 'spec'));
+      expect(failure.field).toBe('spec.worker');
+      expect(failure.message).toMatch(
+        /^invalid "spec\.worker": expected the worker module: a path, a file: URL string or a URL[,;] /,
+      );
+    },
+  );
+
   it.each([
     ['an http: URL object', new URL('http://x/y.js'), 'http://x/y.js'],
     ['a file: URL with a host', 'file://host/y.js', 'file://host/y.js'],

@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { dashboard } from './dashboard.js';
 import { health } from './health.js';
 import { inspection } from './inspection.js';
 import { memory } from './memory.js';
@@ -18,4 +19,5 @@ export const scenarios: readonly Scenario[] = [
   memory,
   inspection,
   health,
+  dashboard,
 ];

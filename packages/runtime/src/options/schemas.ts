@@ -29,7 +29,20 @@ export const resourceLimitsSchema = z.strictObject({
 
 export const runnerSpecSchema = z.strictObject({
   id: z.string().min(1).regex(/^\S+$/, 'must not contain whitespace').optional(),
-  worker: z.union([z.string().min(1), z.instanceof(URL)]),
+  worker: z.union(
+    [
+      z
+        .string()
+        .min(
+          1,
+          'expected the worker module: a path, a file: URL string or a URL, not an empty string',
+        ),
+      z.instanceof(URL),
+    ],
+    {
+      error: 'expected the worker module: a path, a file: URL string or a URL',
+    },
+  ),
   threads: z.number().int().min(1).max(256).optional(),
   maxQueue: count.optional(),
   taskTimeoutMs: ms.optional(),
