@@ -32,7 +32,7 @@ export interface ModelPath {
   readonly steps: readonly ModelStep[];
   /** Transition keys this path takes. */
   readonly transitions: readonly string[];
-  /** The machine's effect actions (see {@link effectActions}): what steps are compared on. */
+  /** The machine's effect actions (see `effectActions`): what steps are compared on. */
   readonly effects: readonly string[];
 }
 
