@@ -125,9 +125,14 @@ export class Dashboard {
     if (record.code !== 'ERR_WORKER_CRASHED' && record.code !== 'ERR_RESTART_LIMIT') {
       return;
     }
+    // A crash mid-task is reported twice: the thread's exit, and its task's
+    // failure (operation 'run'). One line per crash: the thread's.
+    if (record.code === 'ERR_WORKER_CRASHED' && record.context.operation === 'run') return;
     const c = this.#c;
     const tail =
-      record.code === 'ERR_WORKER_CRASHED' ? 'its task failed, piscina replaces the thread' : '';
+      record.code === 'ERR_WORKER_CRASHED'
+        ? 'the task it ran fails; the thread is replaced (a crash, and one restart of the budget)'
+        : '';
     this.note(`${c.red(record.code)} ${record.message}${tail === '' ? '' : c.dim(` — ${tail}`)}`);
   }
 
@@ -176,7 +181,10 @@ export class Dashboard {
   #plainLine(): string {
     const t = this.#o.tally.totals();
     const runners = this.#o.tally.runners
-      .map((r) => `${r.runnerId} ${this.#states.get(r.runnerId) ?? '?'} ${r.completed}/${r.failed}`)
+      .map((r) => {
+        const stats = this.#runners.get(r.runnerId)?.stats();
+        return `${r.runnerId} ${this.#states.get(r.runnerId) ?? '?'}: done ${r.completed}, failed ${r.failed}, crashes ${stats?.crashes ?? 0}, restarts ${stats?.restarts ?? 0}`;
+      })
       .join(' | ');
     return [
       this.#clock(),

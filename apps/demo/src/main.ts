@@ -158,6 +158,11 @@ async function main(): Promise<number> {
     dashboard.note(
       `spawning ${specs.length} runners (${specs.map((s) => `${s.id}×${s.threads}`).join(', ')}); loading models…`,
     );
+    dashboard.note(
+      c.dim(
+        'crashes: threads that died; restarts: what the restart budget counted (maxRestarts in windowMs): each replaced thread is one, a whole-pool restart one more',
+      ),
+    );
     dashboard.start();
 
     const spawned = await Promise.allSettled(specs.map((spec) => troupe.spawnRunner(spec)));
