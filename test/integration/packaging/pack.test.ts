@@ -234,6 +234,28 @@ describe('the packages from their tarballs', () => {
     }
   });
 
+  it('share one version, released together (changesets, one fixed group of every publishable package)', () => {
+    const config = JSON.parse(readFileSync(join(ROOT, '.changeset/config.json'), 'utf8')) as {
+      fixed: string[][];
+      access: string;
+    };
+    const names = PACKAGES.map((name) => packed.get(name)!.name);
+    expect(config.fixed).toHaveLength(1);
+    expect([...(config.fixed[0] ?? [])].sort()).toEqual([...names].sort());
+    expect(config.access).toBe('public');
+    const versions = new Set(
+      PACKAGES.map(
+        (name) =>
+          (
+            JSON.parse(readFileSync(join(ROOT, 'packages', name, 'package.json'), 'utf8')) as {
+              version: string;
+            }
+          ).version,
+      ),
+    );
+    expect(versions.size).toBe(1);
+  });
+
   it('run the JavaScript quickstart of the runtime README as written', async () => {
     const readme = readFileSync(join(ROOT, 'packages/runtime/README.md'), 'utf8');
     const { stdout, stderr } = await run(process.execPath, ['quickstart/main.mjs'], {
