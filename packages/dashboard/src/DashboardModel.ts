@@ -156,7 +156,7 @@ export class DashboardModel {
       // An actor whose @xstate.actor we did not see (or a new one with a reused id).
       if (!this.#track(ref)) return;
     }
-    this.#update(ref, event.snapshot as { value?: unknown; status?: string });
+    this.#update(ref, event.snapshot);
   }
 
   /** Starts following an actor that runs a machine; false for other logic (promises, callbacks). */
@@ -288,6 +288,7 @@ export class DashboardModel {
     };
     this.#samples.push(sample);
     if (this.#samples.length > SAMPLES_KEPT) this.#samples.shift();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it may have closed while #durations() was awaited
     if (this.#closed) return;
     this.#broadcast({ type: 'sample', sample, ready: this.#troupe.ready });
     this.#resourcesChanged();
@@ -374,6 +375,10 @@ export class DashboardModel {
   /** The report, once the troupe stopped (the same promise every caller gets). */
   async report(): Promise<void> {
     this.#report = await this.#troupe.shutdown();
+    // The last snapshots (the last resources closed) arrive from the
+    // inspection stream on the next turn: in, before the pages are closed.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
     this.#flush();
     this.#broadcast({ type: 'shutdown', shutdown: this.#shutdownView() });
   }

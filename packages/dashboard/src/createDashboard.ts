@@ -129,10 +129,10 @@ export function createDashboard(troupe: Troupe, options: DashboardOptions = {}):
     socket.on('error', () => {
       socket.terminate();
     });
-    socket.on('message', (data) => {
+    socket.on('message', (data: Buffer) => {
       let message: DashboardControl;
       try {
-        message = JSON.parse(String(data)) as DashboardControl;
+        message = JSON.parse(data.toString('utf8')) as DashboardControl;
       } catch {
         return;
       }

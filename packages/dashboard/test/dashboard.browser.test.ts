@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../test-artifacts/', import.meta.url);
 
-let browser: Browser;
+let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -51,7 +51,7 @@ describe('the dashboard in Chromium', () => {
     ({ url } = await troupe.listen({ dashboard: true }));
     // Some load, so the charts have something to draw.
     for (let i = 0; i < 200; i++) void work.run(5 + (i % 10));
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(String(error)));
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
@@ -59,8 +59,8 @@ describe('the dashboard in Chromium', () => {
   });
 
   afterAll(async () => {
-    await page?.close();
-    await troupe?.shutdown();
+    await page.close();
+    await troupe.shutdown();
   });
 
   it('shows every actor under its readable name with its state, and the statechart of the selected one', async () => {
@@ -83,7 +83,10 @@ describe('the dashboard in Chromium', () => {
     await page.locator('[data-actor="runner:llm-0"]').first().click();
     const chart = page.locator('svg[data-testid="statechart"][data-actor="runner:llm-0"]');
     await chart.waitFor();
-    expect(await chart.locator('[data-state-node]').count()).toBeGreaterThan(20);
+    // Laid out by elkjs once its chunk loaded (the first layout takes a second or two).
+    await expect
+      .poll(() => chart.locator('[data-state-node]').count(), { timeout: 20_000 })
+      .toBeGreaterThan(20);
     await expect
       .poll(() => chart.locator('[data-state-node="runner.running"][data-active="true"]').count())
       .toBe(1);
@@ -145,12 +148,19 @@ describe('the dashboard in Chromium', () => {
         .locator('[data-testid="timeline"] [data-phase="signaling"][data-entered="true"]')
         .count(),
     ).toBe(1);
+    // Readiness turned false at SIGNALING; the runner drains its task.
+    await page.locator('#ready', { hasText: 'not ready' }).waitFor();
+    await expect.poll(() => stateOf(page, 'runner:llm-0').textContent()).toMatch(/^draining/);
     await shot(page, 'dashboard-shutdown');
     expect(await long).toBe(1_500);
     expect((await report).forced).toBe(false);
     await page.locator('[data-testid="report"][data-forced="false"]').waitFor();
     expect(await page.locator('[data-testid="phase"]').textContent()).toBe('stopped');
     await page.locator('[data-testid="connection"]', { hasText: 'closed' }).waitFor();
+    // The last states made it to the page before it was closed.
+    expect(await stateOf(page, 'resource:db').textContent()).toBe('closed');
+    expect(await stateOf(page, 'runner:llm-0').textContent()).toBe('stopped');
+    expect(await stateOf(page, 'shutdown').textContent()).toBe('stopped');
     await shot(page, 'dashboard-stopped');
     expect(pageErrors).toEqual([]);
   });

@@ -44,8 +44,8 @@ function connect(url: string) {
   const closed = new Promise<{ code: number }>((resolve) => {
     socket.once('close', (code) => resolve({ code }));
   });
-  socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as DashboardMessage;
+  socket.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString('utf8')) as DashboardMessage;
     messages.push(message);
     for (const waiter of [...waiters]) {
       if (waiter.test(message)) {
@@ -132,7 +132,7 @@ describe('the dashboard server (troupe.listen({ dashboard: true }))', () => {
     expect(figures?.threads).toBe(2);
     expect(figures?.latencyMs).toBeGreaterThan(0);
     // An error reaches the stream with its code, severity and action.
-    await runner.run(0, { timeoutMs: -1 } as never).catch(() => {});
+    await runner.run(0, { timeoutMs: -1 }).catch(() => {});
     const error = await page.next('error');
     expect(error.error).toMatchObject({ code: 'ERR_INVALID_CONFIG' });
     expect(typeof error.error.severity).toBe('string');
