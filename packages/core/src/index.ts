@@ -23,6 +23,10 @@ export {
   UnknownHandlerError,
   WorkerCrashedError,
   WorkerUnresponsiveError,
+  NodeLostError,
+  NoNodeError,
+  PayloadTooLargeError,
+  ClusterUnavailableError,
   createTroupeError,
   fromErrorData,
   isErrorCode,
@@ -148,6 +152,15 @@ export {
   type InternalEvent,
   type InternalEventsOf,
 } from './machines/internalEvents.js';
+export {
+  clusterNodeMachine,
+  ClusterNodeEventTypes,
+  type ClusterNodeEvent,
+  type ClusterNodeInput,
+  type ClusterNodeInternalEvent,
+  type ClusterNodeState,
+  type ReportedNodeState,
+} from './machines/clusterNodeMachine.js';
 export { toMermaid, type ToMermaidOptions } from './machines/toMermaid.js';
 export {
   statechartGraph,

@@ -64,6 +64,10 @@ const table: Readonly<Record<ErrorCode, Row>> = {
   ERR_DATA_CLONE: same('MEDIUM', 'SKIP'),
   ERR_RESTART_LIMIT: same('CRITICAL', 'ESCALATE'),
   ERR_TASK_FAILED: same('MEDIUM', 'SKIP'),
+  ERR_NODE_LOST: same('HIGH', 'RETRY'),
+  ERR_NO_NODE: same('MEDIUM', 'SKIP'),
+  ERR_PAYLOAD_TOO_LARGE: same('MEDIUM', 'SKIP'),
+  ERR_CLUSTER_UNAVAILABLE: same('HIGH', 'RETRY'),
   ERR_UNKNOWN_HANDLER: same('HIGH', 'SKIP'),
   ERR_RESOURCE_CLOSE_FAILED: same('HIGH', 'FORCE_CLEANUP'),
   ERR_RESOURCE_CLOSE_TIMEOUT: same('HIGH', 'FORCE_CLEANUP'),
@@ -88,7 +92,7 @@ describe('classifyError: the built-in table', () => {
   it('C01 the hand-written table has a row for every ErrorCode and nothing else', () => {
     expect(Object.keys(table).sort()).toEqual([...codes].sort());
     expect(Object.keys(builtInPolicies).sort()).toEqual([...codes].sort());
-    expect(codes).toHaveLength(22);
+    expect(codes).toHaveLength(26);
   });
 
   it('C02 every code while running (phase "running" and no phase at all)', () => {

@@ -410,7 +410,9 @@ export class Troupe {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         if (!route.route(req, res, path)) probes(req, res);
       },
-      attach: route.attach,
+      attach: (server) => {
+        route.attach(server);
+      },
     };
   }
 

@@ -64,8 +64,8 @@ async function openPage(url: string): Promise<Page> {
       }),
   };
   const hello = new Promise<void>((resolve) => {
-    socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as DashboardMessage;
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString('utf8')) as DashboardMessage;
       page.messages += 1;
       if (message.type === 'hello') {
         for (const actor of message.state.actors) actors.add(actor.id);

@@ -100,6 +100,11 @@ export const builtInPolicies: Readonly<Record<ErrorCode, Rule>> = {
       ? { severity: 'MEDIUM', action: 'SKIP' }
       : { severity: 'CRITICAL', action: 'ESCALATE' },
   [ErrorCodes.TASK_FAILED]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
+  // Cluster: an idempotent task is retried on another node; the node itself is gone.
+  [ErrorCodes.NODE_LOST]: () => ({ severity: 'HIGH', action: 'RETRY' }),
+  [ErrorCodes.NO_NODE]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
+  [ErrorCodes.PAYLOAD_TOO_LARGE]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
+  [ErrorCodes.CLUSTER_UNAVAILABLE]: () => ({ severity: 'HIGH', action: 'RETRY' }),
   [ErrorCodes.DATA_CLONE]: () => ({ severity: 'MEDIUM', action: 'SKIP' }),
   [ErrorCodes.UNKNOWN_HANDLER]: () => ({ severity: 'HIGH', action: 'SKIP' }),
   [ErrorCodes.RESOURCE_CLOSE_FAILED]: () => ({ severity: 'HIGH', action: 'FORCE_CLEANUP' }),

@@ -49,6 +49,18 @@ export const ErrorCodes = {
   LISTENER_FAILED: 'ERR_LISTENER_FAILED',
   /** A forced shutdown path (abort and terminate, force-close) did not finish within `forceMs`. */
   SHUTDOWN_TIMEOUT: 'ERR_SHUTDOWN_TIMEOUT',
+  /**
+   * Cluster: the node running a task left the cluster without finishing it
+   * (killed, or its heartbeat lapsed). A task marked `idempotent` is retried
+   * on another node first.
+   */
+  NODE_LOST: 'ERR_NODE_LOST',
+  /** Cluster: no node (that is up) hosts a runner of that name. */
+  NO_NODE: 'ERR_NO_NODE',
+  /** Cluster: a payload, an event or a result is larger than the broker's `max_payload`. */
+  PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
+  /** Cluster: the broker cannot be reached (the connection is down or closed). */
+  CLUSTER_UNAVAILABLE: 'ERR_CLUSTER_UNAVAILABLE',
   /** A value that is not an Error was thrown somewhere we had to report it. */
   UNKNOWN: 'ERR_UNKNOWN',
 } as const;

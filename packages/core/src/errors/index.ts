@@ -31,6 +31,10 @@ export {
   UnknownHandlerError,
   WorkerCrashedError,
   WorkerUnresponsiveError,
+  NodeLostError,
+  NoNodeError,
+  PayloadTooLargeError,
+  ClusterUnavailableError,
   createTroupeError,
 } from './subclasses.js';
 export {

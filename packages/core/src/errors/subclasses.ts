@@ -182,6 +182,38 @@ export class UnknownError extends TroupeError {
   }
 }
 
+/** Cluster: the node running the task left without finishing it (`context.nodeId`). */
+export class NodeLostError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.NODE_LOST;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.NODE_LOST, message, options);
+  }
+}
+
+/** Cluster: no node that is up hosts a runner of that name (`context.runnerId`). */
+export class NoNodeError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.NO_NODE;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.NO_NODE, message, options);
+  }
+}
+
+/** Cluster: a message is larger than the broker's `max_payload` (`context.bytes`, `context.limit`). */
+export class PayloadTooLargeError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.PAYLOAD_TOO_LARGE;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.PAYLOAD_TOO_LARGE, message, options);
+  }
+}
+
+/** Cluster: the broker cannot be reached. */
+export class ClusterUnavailableError extends TroupeError {
+  declare readonly code: typeof ErrorCodes.CLUSTER_UNAVAILABLE;
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCodes.CLUSTER_UNAVAILABLE, message, options);
+  }
+}
+
 type TroupeErrorClass = new (message: string, options?: TroupeErrorOptions) => TroupeError;
 
 const byCode: Readonly<Record<ErrorCode, TroupeErrorClass>> = {
@@ -206,6 +238,10 @@ const byCode: Readonly<Record<ErrorCode, TroupeErrorClass>> = {
   [ErrorCodes.THREAD_STARTUP]: ThreadStartupError,
   [ErrorCodes.LISTENER_FAILED]: ListenerFailedError,
   [ErrorCodes.SHUTDOWN_TIMEOUT]: ShutdownTimeoutError,
+  [ErrorCodes.NODE_LOST]: NodeLostError,
+  [ErrorCodes.NO_NODE]: NoNodeError,
+  [ErrorCodes.PAYLOAD_TOO_LARGE]: PayloadTooLargeError,
+  [ErrorCodes.CLUSTER_UNAVAILABLE]: ClusterUnavailableError,
   [ErrorCodes.UNKNOWN]: UnknownError,
 };
 
