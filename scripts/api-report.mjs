@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const PACKAGES = ['core', 'runtime', 'testing', 'inspect', 'dashboard'];
+export const PACKAGES = ['core', 'runtime', 'testing', 'inspect', 'dashboard', 'cluster'];
 
 /** The .d.ts of each entry point of a package: `[subpath, file]`. */
 function entries(name) {

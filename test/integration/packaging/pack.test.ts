@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['core', 'runtime', 'testing', 'inspect', 'dashboard'] as const;
+const PACKAGES = ['core', 'runtime', 'testing', 'inspect', 'dashboard', 'cluster'] as const;
 
 interface Packed {
   readonly name: string;
@@ -279,6 +279,7 @@ describe('the packages from their tarballs', () => {
         "import { testRunnerLifecycle, fixtures } from '@troupe/testing';",
         "import { createDashboard } from '@troupe/dashboard';",
         "import { serveInspector } from '@troupe/inspect';",
+        "import { joinCluster, type Cluster } from '@troupe/cluster';",
         'type IsAny<T> = 0 extends 1 & T ? true : false;',
         'type No<T extends false> = T;',
         'const troupe = createTroupe();',
@@ -289,6 +290,7 @@ describe('the packages from their tarballs', () => {
         '  No<IsAny<TaskContext>>, No<IsAny<typeof defineRunner>>, No<IsAny<typeof runnerMachine>>, No<IsAny<TroupeError>>,',
         '  No<IsAny<typeof testRunnerLifecycle>>, No<IsAny<typeof fixtures>>, No<IsAny<typeof createDashboard>>,',
         '  No<IsAny<typeof serveInspector>>, No<IsAny<typeof troupe.metrics>>,',
+        '  No<IsAny<typeof joinCluster>>, No<IsAny<Cluster>>, No<IsAny<ReturnType<Cluster["health"]>>>,',
         '];',
       ].join('\n'),
     );

@@ -20,6 +20,7 @@ import type { ErrorCode } from './codes.js';
  * | `shutdown` | the work of a shutdown phase |
  * | `channel` | a message channel to a thread |
  * | `actor` | a statechart actor failed internally |
+ * | `join` | joining a cluster (connecting to its broker, its membership) |
  */
 export type Operation =
   | 'admit'
@@ -37,7 +38,8 @@ export type Operation =
   | 'listen'
   | 'shutdown'
   | 'channel'
-  | 'actor';
+  | 'actor'
+  | 'join';
 
 /** Where an error happened. Every field is optional; errors fill in what they know. */
 export interface TroupeErrorContext {

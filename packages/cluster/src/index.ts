@@ -1,0 +1,9 @@
+export {
+  joinCluster,
+  type Cluster,
+  type ClusterHealth,
+  type ClusterOptions,
+} from './joinCluster.js';
+export { ClusterRunner, type ClusterRunOptions } from './ClusterRunner.js';
+export type { ClusterNodeView } from './Membership.js';
+export type { NodeEntry } from './wire.js';

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { Kvm } from '@nats-io/kv';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { InvalidConfigError, ClusterUnavailableError } from '@troupe/core';
+import type { Troupe } from '@troupe/runtime';
+import { ClusterRunner } from './ClusterRunner.js';
+import { Membership, type ClusterNodeView } from './Membership.js';
+import { NodeServer } from './NodeServer.js';
+import { subjectsOf } from './subjects.js';
+import type { NodeEntry } from './wire.js';
+
+/** Options of {@link joinCluster}. */
+export interface ClusterOptions {
+  /** NATS servers: `'nats://127.0.0.1:4222'` or several. */
+  readonly servers: string | readonly string[];
+  /** Namespaces every subject and the membership bucket: two clusters on one broker never mix. Default `'troupe'`. */
+  readonly cluster?: string;
+  /** This node's id in the cluster. Default the troupe's `nodeId`. */
+  readonly nodeId?: string;
+  /** How often this node puts its heartbeat. A node silent for three heartbeats is down. Default 1000. */
+  readonly heartbeatMs?: number;
+  /** A task no node took (acknowledged) within this is `ERR_NO_NODE`. Default 2000. */
+  readonly ackTimeoutMs?: number;
+  /**
+   * Passed to the NATS client as they are: `user`/`pass`, `token`,
+   * `authenticator` (NKeys, credentials files), `tls`, reconnect settings…
+   * (`servers` and `name` are set from the options above).
+   */
+  readonly connection?: Omit<ConnectionOptions, 'servers'>;
+  /** Errors of the membership (a heartbeat that failed, a broken watch). Default: ignored, the deadlines decide. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** The health of every node, as their heartbeats published it. */
+export interface ClusterHealth {
+  readonly at: number;
+  readonly nodes: readonly {
+    readonly nodeId: string;
+    readonly state: ClusterNodeView['state'];
+    readonly runners: readonly string[];
+    readonly health: NodeEntry['health'];
+    /** Epoch ms of the heartbeat that carried it. */
+    readonly at: number;
+  }[];
+}
+
+/** This node's handle on the cluster. */
+export interface Cluster {
+  readonly nodeId: string;
+  /** The cluster's name. */
+  readonly name: string;
+  /** A runner of the cluster: tasks go to a node that hosts a runner of that id. */
+  runner(name: string): ClusterRunner;
+  /** Every member this node sees, with its state and last heartbeat. */
+  nodes(): ClusterNodeView[];
+  /** Every node's health, from their heartbeats. */
+  health(): ClusterHealth;
+  /**
+   * Leaves gracefully while the others keep serving: this node says
+   * `leaving` and takes no new task, finishes those it took, says
+   * `exiting`, deletes its entry (the others see it `removed`) and closes
+   * its connection. The troupe itself keeps running. The troupe's shutdown
+   * does this too.
+   */
+  leave(): Promise<void>;
+}
+
+const DEFAULT_HEARTBEAT_MS = 1_000;
+
+/**
+ * Joins `troupe` to a cluster of Troupe nodes over NATS. Membership is a KV
+ * bucket (`troupe_<cluster>_nodes`) with a TTL of three heartbeats; each
+ * member is a statechart (`clusterNodeMachine`). This node serves its
+ * runners to the cluster (a NATS queue group per runner id: the broker
+ * spreads tasks over the nodes that host it) and can run tasks on the
+ * others' (`cluster.runner(id).run(...)`). Resolves once this node is `up`.
+ * The troupe's shutdown leaves the cluster: from SIGNALING on this node
+ * takes no new cluster task; once stopped it deletes its entry and closes
+ * the connection.
+ *
+ * @example
+ * ```ts
+ * const cluster = await joinCluster(troupe, { servers: 'nats://127.0.0.1:4222' });
+ * const value = await cluster.runner('embed').run('some text');
+ * ```
+ */
+export async function joinCluster(troupe: Troupe, options: ClusterOptions): Promise<Cluster> {
+  const name = options.cluster ?? 'troupe';
+  let subjects;
+  try {
+    subjects = subjectsOf(name);
+  } catch (error) {
+    throw new InvalidConfigError(`invalid "cluster": ${(error as Error).message}`, {
+      context: { operation: 'join' },
+    });
+  }
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs < 50) {
+    throw new InvalidConfigError(
+      `invalid "heartbeatMs": expected a number of ms of at least 50; got ${String(options.heartbeatMs)}`,
+      { context: { operation: 'join' } },
+    );
+  }
+  const nodeId = options.nodeId ?? troupe.nodeId;
+  const onError = options.onError ?? (() => {});
+  const incarnation = randomUUID();
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      ...options.connection,
+      servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+      name: `troupe:${name}:${nodeId}`,
+    });
+  } catch (error) {
+    throw new ClusterUnavailableError(
+      `could not connect to the cluster's broker (${String(options.servers)}): ${(error as Error).message}`,
+      { cause: error, context: { operation: 'join' } },
+    );
+  }
+  const ttlMs = heartbeatMs * 3;
+  const kv = await new Kvm(nc).create(subjects.bucket, { ttl: ttlMs, history: 1 });
+  const server = new NodeServer({ nc, subjects, troupe, nodeId });
+  let state: NodeEntry['state'] = 'joining';
+  const entry = (): NodeEntry => {
+    const health = troupe.health();
+    return {
+      nodeId,
+      incarnation,
+      state,
+      runners: server.hosted,
+      health: {
+        score: health.score,
+        status: health.status,
+        ready: health.ready,
+        runners: health.runners.map((r) => ({ id: r.id, score: r.score, status: r.status })),
+      },
+      at: Date.now(),
+    };
+  };
+  const membership = new Membership({
+    kv,
+    heartbeatMs,
+    ttlMs,
+    entry,
+    onError: (error) => {
+      onError(error);
+    },
+  });
+  server.sync();
+  const onRunner = (): void => {
+    server.sync();
+  };
+  troupe.on('runner:state', onRunner);
+  await membership.start();
+  state = 'up';
+  await membership.beat();
+
+  let leaving: Promise<void> | null = null;
+  const leave = (): Promise<void> => {
+    leaving ??= (async () => {
+      troupe.off('runner:state', onRunner);
+      state = 'leaving';
+      await membership.beat().catch(() => {});
+      await server.stopServing();
+      await server.idle();
+      state = 'exiting';
+      await membership.beat().catch(() => {});
+      await membership.remove(nodeId).catch(() => {});
+      membership.stop();
+      await nc.drain().catch(() => {});
+    })();
+    return leaving;
+  };
+  // The troupe's shutdown: no new cluster work from SIGNALING on; gone once stopped.
+  const onPhase = ({ phase }: { phase: string }): void => {
+    if (phase === 'signaling') {
+      state = 'leaving';
+      void membership.beat().catch(() => {});
+      void server.stopServing();
+    } else if (phase === 'stopped') {
+      troupe.off('shutdown:phase', onPhase);
+      void leave();
+    }
+  };
+  troupe.on('shutdown:phase', onPhase);
+
+  return {
+    nodeId,
+    name,
+    runner: (runnerName) =>
+      new ClusterRunner({
+        name: runnerName,
+        nc,
+        subjects,
+        membership,
+        nodeId,
+        ackTimeoutMs: options.ackTimeoutMs ?? 2_000,
+      }),
+    nodes: () => membership.nodes(),
+    health: () => ({
+      at: Date.now(),
+      nodes: membership.nodes().map((n) => ({
+        nodeId: n.nodeId,
+        state: n.state,
+        runners: n.entry.runners,
+        health: n.entry.health,
+        at: n.entry.at,
+      })),
+    }),
+    leave,
+  };
+}

@@ -1,0 +1,283 @@
+// Troupe nodes as one cluster over a real nats-server: node processes
+// (test/fixtures/node.mjs) serve their runners; this process joins as a
+// client node and runs tasks on them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { joinCluster, type Cluster } from '@troupe/cluster';
+import { createTroupe, isTroupeError, type Troupe } from '@troupe/runtime';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer, type NatsServer } from './natsServer.js';
+
+const HEARTBEAT_MS = 250;
+let nats: NatsServer;
+
+interface Node {
+  readonly id: string;
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[];
+  readonly exited: Promise<number | null>;
+  line(test: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+}
+
+const nodes: Node[] = [];
+
+function startNode(id: string, runners: string[]): Promise<Node> {
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./fixtures/node.mjs', import.meta.url))],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        NATS_URL: nats.url,
+        NODE_ID: id,
+        RUNNERS: runners.join(','),
+        HEARTBEAT_MS: String(HEARTBEAT_MS),
+      },
+    },
+  );
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffer.slice(0, at)) as Record<string, unknown>);
+      buffer = buffer.slice(at + 1);
+      for (const wake of [...waiters]) wake();
+    }
+  });
+  const node: Node = {
+    id,
+    child,
+    lines,
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    line: (test) =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          const found = lines.find(test);
+          if (found === undefined) return;
+          waiters.delete(check);
+          resolve(found);
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+  nodes.push(node);
+  return node.line((l) => l.up === id).then(() => node);
+}
+
+let client: { troupe: Troupe; cluster: Cluster } | null = null;
+
+async function clientNode(cluster = 'troupe'): Promise<Cluster> {
+  const troupe = createTroupe({ nodeId: `client-${cluster}` });
+  const joined = await joinCluster(troupe, {
+    servers: nats.url,
+    heartbeatMs: HEARTBEAT_MS,
+    cluster,
+  });
+  client = { troupe, cluster: joined };
+  return joined;
+}
+
+/** Until the client sees `ids` up. */
+async function seesUp(cluster: Cluster, ids: string[]): Promise<void> {
+  for (;;) {
+    const up = new Set(
+      cluster
+        .nodes()
+        .filter((n) => n.state === 'up')
+        .map((n) => n.nodeId),
+    );
+    if (ids.every((id) => up.has(id))) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+});
+
+afterEach(async () => {
+  for (const node of nodes.splice(0)) {
+    node.child.kill('SIGKILL');
+    await node.exited;
+  }
+  if (client !== null) {
+    await client.troupe.shutdown();
+    client = null;
+  }
+});
+
+afterAll(async () => {
+  await nats.stop();
+});
+
+describe('a cluster of Troupe nodes over NATS', () => {
+  it('places tasks on every node that hosts the runner; results come back typed', async () => {
+    await Promise.all([
+      startNode('a', ['work']),
+      startNode('b', ['work']),
+      startNode('c', ['work']),
+    ]);
+    const cluster = await clientNode();
+    await seesUp(cluster, ['a', 'b', 'c']);
+    const placed = new Map<string, number>();
+    const work = cluster.runner('work');
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        work.run(5 + (i % 5), { onPlaced: (n) => placed.set(n, (placed.get(n) ?? 0) + 1) }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 60 }, (_, i) => 5 + (i % 5)));
+    expect([...placed.keys()].sort()).toEqual(['a', 'b', 'c']);
+    // A handler's error travels as the same typed error as a local runner's.
+    const failed = await work.run(1, { handler: 'nope' }).catch((error: unknown) => error);
+    expect(isTroupeError(failed) && failed.code).toBe('ERR_UNKNOWN_HANDLER');
+    const health = cluster.health();
+    expect(health.nodes.map((n) => n.nodeId).sort()).toEqual(['a', 'b', 'c', 'client-troupe']);
+    expect(health.nodes.find((n) => n.nodeId === 'a')?.runners).toEqual(['work']);
+    expect(health.nodes.find((n) => n.nodeId === 'a')?.health.score).toBeGreaterThan(0);
+  });
+
+  it("a task's events reach the caller in order, before the result", async () => {
+    await startNode('s', ['stream']);
+    const cluster = await clientNode();
+    await seesUp(cluster, ['s']);
+    const seen: unknown[] = [];
+    const result = await cluster
+      .runner('stream')
+      .run(
+        { prompt: 'actors', chunks: 6, delayMs: 2 },
+        { handler: 'generate', onEvent: (event) => seen.push(event) },
+      );
+    expect(seen).toHaveLength(6);
+    expect(seen.map((e) => (e as { index?: number }).index ?? seen.indexOf(e))).toEqual([
+      0, 1, 2, 3, 4, 5,
+    ]);
+    expect(result).toBeDefined();
+  });
+
+  it('no node hosts it: ERR_NO_NODE at once; two clusters on one broker never mix', async () => {
+    await startNode('a', ['work']);
+    const cluster = await clientNode('other');
+    const started = performance.now();
+    const error = await cluster
+      .runner('work')
+      .run(1)
+      .catch((e: unknown) => e);
+    expect(isTroupeError(error) && error.code).toBe('ERR_NO_NODE');
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(cluster.nodes().map((n) => n.nodeId)).toEqual(['client-other']);
+  });
+
+  it('a payload over max_payload is ERR_PAYLOAD_TOO_LARGE naming the limit, never a hang', async () => {
+    await startNode('a', ['work']);
+    const cluster = await clientNode();
+    const error = await cluster
+      .runner('work')
+      .run('x'.repeat(1_100_000))
+      .catch((e: unknown) => e);
+    expect(isTroupeError(error) && error.code).toBe('ERR_PAYLOAD_TOO_LARGE');
+    expect(isTroupeError(error) && error.context.limit).toBe(1_048_576);
+  });
+
+  it('a node killed mid-task: its tasks reject ERR_NODE_LOST within the heartbeat TTL; idempotent ones finish on another node', async () => {
+    // Only the victim hosts 'slow'; both host 'retryable'.
+    const [victim] = await Promise.all([
+      startNode('victim', ['slow', 'retryable']),
+      startNode('spare', ['retryable']),
+    ]);
+    const cluster = await clientNode();
+    await seesUp(cluster, ['victim', 'spare']);
+    const taken = (): { placed: string[] } => ({ placed: [] });
+    const lost = Array.from({ length: 4 }, () => {
+      const where = taken();
+      const task = cluster
+        .runner('slow')
+        .run(30_000, { onPlaced: (n) => where.placed.push(n) })
+        .catch((e: unknown) => e);
+      return { task, where };
+    });
+    // Idempotent tasks until one of them runs on the victim (the broker picks the node).
+    const retried: { task: Promise<unknown>; where: { placed: string[] } }[] = [];
+    while (!retried.some((r) => r.where.placed[0] === 'victim') && retried.length < 64) {
+      const where = taken();
+      const task = cluster
+        .runner('retryable')
+        .run(1_500, { idempotent: true, onPlaced: (n) => where.placed.push(n) });
+      retried.push({ task, where });
+      while (where.placed.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    while (lost.some((l) => l.where.placed.length === 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(retried.some((r) => r.where.placed[0] === 'victim')).toBe(true);
+    const killedAt = performance.now();
+    victim.child.kill('SIGKILL');
+    const outcomes = await Promise.all(lost.map((l) => l.task));
+    const lostWithin = performance.now() - killedAt;
+    for (const outcome of outcomes) {
+      expect(isTroupeError(outcome) && outcome.code).toBe('ERR_NODE_LOST');
+      expect(isTroupeError(outcome) && outcome.context.nodeId).toBe('victim');
+    }
+    // Within the TTL (3 heartbeats = 750 ms) plus a margin for a loaded machine.
+    expect(lostWithin).toBeLessThan(HEARTBEAT_MS * 3 + 2_000);
+    // Every idempotent task completes; those the victim had ran again on the spare.
+    expect(await Promise.all(retried.map((r) => r.task))).toEqual(retried.map(() => 1_500));
+    for (const r of retried.filter((x) => x.where.placed[0] === 'victim')) {
+      expect(r.where.placed).toEqual(['victim', 'spare']);
+    }
+    expect(cluster.nodes().find((n) => n.nodeId === 'victim')).toBeUndefined();
+    process.stdout.write(
+      `cluster kill test: ${outcomes.length} tasks ERR_NODE_LOST ${Math.round(lostWithin)} ms after SIGKILL (TTL ${HEARTBEAT_MS * 3} ms); ${retried.filter((x) => x.where.placed[0] === 'victim').length} of ${retried.length} idempotent tasks retried on the spare\n`,
+    );
+  }, 90_000);
+
+  it('a graceful leave under load: zero failed tasks, the others keep serving, the node is removed', async () => {
+    const [leaver] = await Promise.all([
+      startNode('leaver', ['work']),
+      startNode('stayer', ['work']),
+    ]);
+    const cluster = await clientNode();
+    await seesUp(cluster, ['leaver', 'stayer']);
+    const work = cluster.runner('work');
+    let stop = false;
+    let completed = 0;
+    const failures: unknown[] = [];
+    const states: string[] = [];
+    cluster.nodes(); // (the client follows membership changes)
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        try {
+          await work.run(20);
+          completed += 1;
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    });
+    while (completed < 50) await new Promise((resolve) => setTimeout(resolve, 10));
+    leaver.child.kill('SIGTERM');
+    await leaver.line((l) => l.left === 'leaver');
+    const after = completed;
+    while (completed < after + 50) await new Promise((resolve) => setTimeout(resolve, 10));
+    stop = true;
+    await Promise.all(loops);
+    expect(failures).toEqual([]);
+    expect(await leaver.exited).toBe(0);
+    for (;;) {
+      if (cluster.nodes().every((n) => n.nodeId !== 'leaver')) break;
+      states.push(cluster.nodes().find((n) => n.nodeId === 'leaver')?.state ?? '');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(
+      cluster
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['client-troupe', 'stayer']);
+  }, 90_000);
+});
