@@ -95,12 +95,6 @@ export class Membership {
     }));
   }
 
-  /** True while the member has not gone (`down` or `removed`). */
-  isLive(nodeId: string): boolean {
-    const member = this.#members.get(nodeId);
-    return member !== undefined && member.actor.getSnapshot().status === 'active';
-  }
-
   /** Called on every member state change. Returns the unsubscribe. */
   onChange(listener: (view: ClusterNodeView) => void): () => void {
     this.#listeners.add(listener);

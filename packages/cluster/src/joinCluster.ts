@@ -163,7 +163,8 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
       troupe.off('runner:state', onRunner);
       state = 'leaving';
       await membership.beat().catch(() => {});
-      await server.stopServing();
+      // A broken connection must not leave the leave pending or unhandled.
+      await server.stopServing().catch(onError);
       await server.idle();
       state = 'exiting';
       await membership.beat().catch(() => {});
@@ -178,10 +179,10 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
     if (phase === 'signaling') {
       state = 'leaving';
       void membership.beat().catch(() => {});
-      void server.stopServing();
+      server.stopServing().catch(onError);
     } else if (phase === 'stopped') {
       troupe.off('shutdown:phase', onPhase);
-      void leave();
+      leave().catch(onError);
     }
   };
   troupe.on('shutdown:phase', onPhase);

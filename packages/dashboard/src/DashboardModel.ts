@@ -84,10 +84,15 @@ export class DashboardModel {
       () => troupe.off('shutdown:phase', onPhase),
     );
     this.#sampleTimer = setInterval(() => {
-      void this.#sample();
+      this.#sampleSafely();
     }, SAMPLE_MS);
     this.#sampleTimer.unref();
-    void this.#sample();
+    this.#sampleSafely();
+  }
+
+  /** A sample that failed (a metric read) is skipped: the next one comes a second later. */
+  #sampleSafely(): void {
+    this.#sample().catch(() => {});
   }
 
   /** Watches the troupe's actors (a page connected): resolves once the current ones are in. */
