@@ -11,6 +11,11 @@ const NEEDED = [
     file: '/usr/bin/chromium',
     why: "the dashboard's browser test (playwright-core)",
   },
+  {
+    pkg: 'nats-server',
+    file: '/usr/sbin/nats-server',
+    why: 'the cluster tests, the cluster bench and `npm run demo:cluster`',
+  },
 ];
 
 const missing = NEEDED.filter(({ file }) => !existsSync(file));

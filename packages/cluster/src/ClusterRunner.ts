@@ -7,9 +7,10 @@ import {
   NoNodeError,
   isTroupeError,
 } from '@troupe/core';
+import type { ConnectionWatch } from './ConnectionWatch.js';
 import type { Membership } from './Membership.js';
 import type { Subjects } from './subjects.js';
-import { encode, type TaskReply, type TaskRequest } from './wire.js';
+import { encode, type TaskReply, type TaskRequest, type TaskStatusReply } from './wire.js';
 
 /** Options of {@link ClusterRunner.run}. */
 export interface ClusterRunOptions {
@@ -18,8 +19,10 @@ export interface ClusterRunOptions {
   /** Each event the task emits, in order, before the result. */
   readonly onEvent?: (event: unknown) => void;
   /**
-   * The task may run twice: if its node is lost, it is retried on another
-   * node (up to `retries` times, default 2) instead of rejecting.
+   * The task may run twice: if its node is lost (`ERR_NODE_LOST`), or the
+   * broker connection dropped before a node took it
+   * (`ERR_CLUSTER_UNAVAILABLE`), it is retried, on another node when there
+   * is one (up to `retries` times, default 2), instead of rejecting.
    */
   readonly idempotent?: boolean;
   readonly retries?: number;
@@ -29,13 +32,20 @@ export interface ClusterRunOptions {
 
 const decoder = new TextDecoder();
 let sequence = 0;
+/** How often, and how many times, a caller asks a node what became of its task after an outage. */
+const STATUS_RETRY_MS = 200;
+const STATUS_ATTEMPTS = 25;
 
 /**
  * A runner of the cluster: `run()` sends the task to one of the nodes that
  * host a runner of that name and resolves with its result, with the same
  * typed errors as a local runner, plus `ERR_NO_NODE` (no node hosts it),
  * `ERR_NODE_LOST` (its node died before it finished; an idempotent task is
- * retried first), `ERR_PAYLOAD_TOO_LARGE` and `ERR_CLUSTER_UNAVAILABLE`.
+ * retried first), `ERR_PAYLOAD_TOO_LARGE` and `ERR_CLUSTER_UNAVAILABLE`
+ * (the broker connection is down, or dropped before a node took the task:
+ * it may or may not have run). When the connection drops while a node runs
+ * the task, the caller asks that node, once back, what became of it: the
+ * outcome is never lost (events emitted during the outage are).
  */
 export class ClusterRunner {
   readonly name: string;
@@ -44,6 +54,7 @@ export class ClusterRunner {
   readonly #membership: Membership;
   readonly #nodeId: string;
   readonly #ackTimeoutMs: number;
+  readonly #watch: ConnectionWatch;
 
   constructor(options: {
     name: string;
@@ -52,6 +63,7 @@ export class ClusterRunner {
     membership: Membership;
     nodeId: string;
     ackTimeoutMs: number;
+    watch: ConnectionWatch;
   }) {
     this.name = options.name;
     this.#nc = options.nc;
@@ -59,6 +71,7 @@ export class ClusterRunner {
     this.#membership = options.membership;
     this.#nodeId = options.nodeId;
     this.#ackTimeoutMs = options.ackTimeoutMs;
+    this.#watch = options.watch;
   }
 
   /** Runs a task on a node that hosts this runner. */
@@ -68,18 +81,27 @@ export class ClusterRunner {
       try {
         return await this.#once(payload, options);
       } catch (error) {
-        const lost = isTroupeError(error) && error.code === ErrorCodes.NODE_LOST;
-        if (!lost || attempt >= attempts) throw error;
+        const again =
+          isTroupeError(error) &&
+          (error.code === ErrorCodes.NODE_LOST || error.code === ErrorCodes.CLUSTER_UNAVAILABLE);
+        if (!again || attempt >= attempts || this.#nc.isClosed()) throw error;
+        // After a drop, wait for the connection before trying again.
+        await this.#watch.reconnected(this.#ackTimeoutMs);
       }
     }
   }
 
-  #once(payload: unknown, options: ClusterRunOptions): Promise<unknown> {
-    if (this.#nc.isClosed()) {
-      return Promise.reject(
-        new ClusterUnavailableError('the cluster connection is closed', {
-          context: { runnerId: this.name, operation: 'run' },
-        }),
+  async #once(payload: unknown, options: ClusterRunOptions): Promise<unknown> {
+    // Reconnecting: the task waits for the broker (up to ackTimeoutMs) rather than being lost.
+    if (!this.#nc.isClosed() && !this.#watch.connected) {
+      await this.#watch.reconnected(this.#ackTimeoutMs);
+    }
+    if (this.#nc.isClosed() || !this.#watch.connected) {
+      throw new ClusterUnavailableError(
+        this.#nc.isClosed()
+          ? 'the cluster connection is closed'
+          : `the broker connection is down (reconnecting for ${this.#ackTimeoutMs} ms now): the task was not sent`,
+        { context: { runnerId: this.name, operation: 'run' } },
       );
     }
     const taskId = `${this.#nodeId}/${this.name}#${++sequence}`;
@@ -90,24 +112,34 @@ export class ClusterRunner {
       ...(options.handler === undefined ? {} : { handler: options.handler }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     };
-    let data: Uint8Array;
-    try {
-      data = encode(request, this.#nc.info?.max_payload ?? 1024 * 1024, `the payload of ${taskId}`);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const data = encode(
+      request,
+      this.#nc.info?.max_payload ?? 1024 * 1024,
+      `the payload of ${taskId}`,
+    );
     return new Promise<unknown>((resolve, reject) => {
       const inbox = createInbox();
       let servedBy: string | null = null;
       let done = false;
       const context = { runnerId: this.name, taskId, operation: 'run' as const };
+      const drops = this.#watch.drops;
       const finish = (outcome: () => void): void => {
         if (done) return;
         done = true;
         clearTimeout(ackTimer);
         offMembers();
+        offReconnect();
         sub.unsubscribe();
         outcome();
+      };
+      const unavailable = (why: string): void => {
+        finish(() => {
+          reject(
+            new ClusterUnavailableError(why, {
+              context: { ...context, nodeId: servedBy ?? undefined },
+            }),
+          );
+        });
       };
       const noNode = (why: string): void => {
         finish(() => {
@@ -126,9 +158,80 @@ export class ClusterRunner {
           );
         });
       });
-      const ackTimer = setTimeout(() => {
-        if (servedBy === null) noNode(`no node took the task within ${this.#ackTimeoutMs} ms`);
-      }, this.#ackTimeoutMs);
+      const onAckTimeout = (): void => {
+        if (servedBy !== null) return;
+        if (this.#watch.drops !== drops || !this.#watch.connected) {
+          unavailable(
+            `the broker connection dropped before a node took task ${taskId} (it may or may not have run)`,
+          );
+        } else {
+          noNode(`no node took the task within ${this.#ackTimeoutMs} ms`);
+        }
+      };
+      let ackTimer = setTimeout(onAckTimeout, this.#ackTimeoutMs);
+      // The connection is back: what was sent during the drop is lost. Ask the node.
+      const offReconnect = this.#watch.onReconnect(() => {
+        if (done) return;
+        if (servedBy === null) {
+          // The ack may be lost: wait for it (or the outcome) once more.
+          clearTimeout(ackTimer);
+          ackTimer = setTimeout(onAckTimeout, this.#ackTimeoutMs);
+          return;
+        }
+        void this.#askStatus(servedBy, taskId, () => done).then((status) => {
+          if (done || status === null) {
+            if (!done) {
+              unavailable(
+                `node "${String(servedBy)}" did not say what became of task ${taskId} after the broker connection dropped`,
+              );
+            }
+            return;
+          }
+          if (status.state === 'done') handle(status.outcome);
+          else if (status.state === 'unknown') {
+            finish(() => {
+              reject(
+                new NodeLostError(
+                  `node "${String(servedBy)}" no longer knows task ${taskId} (it restarted)`,
+                  { context: { ...context, nodeId: servedBy ?? undefined } },
+                ),
+              );
+            });
+          }
+          // 'running': its outcome is still to come.
+        });
+      });
+      const handle = (reply: TaskReply): void => {
+        switch (reply.t) {
+          case 'ack':
+            if (servedBy !== null) return;
+            servedBy = reply.nodeId;
+            clearTimeout(ackTimer);
+            try {
+              options.onPlaced?.(reply.nodeId);
+            } catch {
+              // A listener's bug must not lose the task.
+            }
+            return;
+          case 'event':
+            try {
+              options.onEvent?.(reply.event);
+            } catch {
+              // A listener's bug must not lose the task.
+            }
+            return;
+          case 'ok':
+            finish(() => {
+              resolve(reply.value);
+            });
+            return;
+          case 'err':
+            finish(() => {
+              reject(fromErrorData(reply.error));
+            });
+            return;
+        }
+      };
       const sub = this.#nc.subscribe(inbox, {
         callback: (error, msg: Msg) => {
           if (error !== null) {
@@ -153,37 +256,33 @@ export class ClusterRunner {
           } catch {
             return;
           }
-          switch (reply.t) {
-            case 'ack':
-              servedBy = reply.nodeId;
-              clearTimeout(ackTimer);
-              try {
-                options.onPlaced?.(reply.nodeId);
-              } catch {
-                // A listener's bug must not lose the task.
-              }
-              return;
-            case 'event':
-              try {
-                options.onEvent?.(reply.event);
-              } catch {
-                // A listener's bug must not lose the task.
-              }
-              return;
-            case 'ok':
-              finish(() => {
-                resolve(reply.value);
-              });
-              return;
-            case 'err':
-              finish(() => {
-                reject(fromErrorData(reply.error));
-              });
-              return;
-          }
+          handle(reply);
         },
       });
       this.#nc.publish(this.#subjects.run(this.name), data, { reply: inbox });
     });
+  }
+
+  /** Asks `nodeId` what became of `taskId`, until it answers (`null`: it never did). */
+  async #askStatus(
+    nodeId: string,
+    taskId: string,
+    settled: () => boolean,
+  ): Promise<TaskStatusReply | null> {
+    for (let attempt = 0; attempt < STATUS_ATTEMPTS && !settled(); attempt++) {
+      try {
+        const msg = await this.#nc.request(
+          this.#subjects.taskStatus(nodeId),
+          JSON.stringify({ taskId }),
+          { timeout: this.#ackTimeoutMs },
+        );
+        return JSON.parse(decoder.decode(msg.data)) as TaskStatusReply;
+      } catch {
+        // Not back yet (no responders) or slow: ask again; the membership decides if it is gone.
+        if (this.#nc.isClosed()) return null;
+        await new Promise((resolve) => setTimeout(resolve, STATUS_RETRY_MS));
+      }
+    }
+    return null;
   }
 }

@@ -36,6 +36,7 @@ export class Membership {
   readonly #members = new Map<string, Member>();
   readonly #listeners = new Set<(view: ClusterNodeView) => void>();
   readonly #onError: (error: unknown) => void;
+  readonly #track: (actor: Actor<typeof clusterNodeMachine>) => void;
   #timer: ReturnType<typeof setInterval> | null = null;
   #watch: { stop(): void } | null = null;
   #stopped = false;
@@ -46,12 +47,15 @@ export class Membership {
     ttlMs: number;
     entry: () => NodeEntry;
     onError: (error: unknown) => void;
+    /** Each member's actor, before it starts (the troupe's inspection follows it). */
+    track?: (actor: Actor<typeof clusterNodeMachine>) => void;
   }) {
     this.#kv = options.kv;
     this.#heartbeatMs = options.heartbeatMs;
     this.#ttlMs = options.ttlMs;
     this.#entry = options.entry;
     this.#onError = options.onError;
+    this.#track = options.track ?? (() => {});
   }
 
   /** Puts the first heartbeat, then follows the bucket. */
@@ -148,6 +152,7 @@ export class Membership {
           this.#onError(error);
         },
       });
+      this.#track(actor);
       actor.start();
     }
     member.entry = entry;

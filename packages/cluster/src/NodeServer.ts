@@ -1,17 +1,38 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { NoNodeError, PayloadTooLargeError, toErrorData } from '@troupe/core';
 import type { Troupe } from '@troupe/runtime';
+import type { ConnectionWatch } from './ConnectionWatch.js';
 import type { Subjects } from './subjects.js';
-import { encode, type TaskReply, type TaskRequest } from './wire.js';
+import {
+  encode,
+  type TaskOutcome,
+  type TaskReply,
+  type TaskRequest,
+  type TaskStatusReply,
+  type TaskStatusRequest,
+} from './wire.js';
 
 const decoder = new TextDecoder();
+/** Outcomes kept for a status question after a broker outage: this many, this long. */
+const KEEP_OUTCOMES = 5_000;
+const KEEP_OUTCOMES_MS = 60_000;
+/** Outcomes sent this long before a drop was noticed may have been lost too. */
+const DROP_MARGIN_MS = 2_000;
+
+interface TaskRecord {
+  readonly inbox: string;
+  outcome: TaskOutcome | null;
+  settledAt: number;
+}
 
 /**
  * Serves this node's runners to the cluster: one queue-group subscription
  * per runner it hosts (NATS gives each task to one member of the group),
  * and for each task an ack (which node took it), its events in order, then
  * its result or its error as data, all on the task's inbox. A node never
- * runs work for a runner it does not host.
+ * runs work for a runner it does not host. What it publishes while the
+ * broker connection is down is lost, so it keeps recent outcomes: sent
+ * again once the connection is back, and given to a caller who asks.
  */
 export class NodeServer {
   readonly #nc: NatsConnection;
@@ -20,14 +41,38 @@ export class NodeServer {
   readonly #nodeId: string;
   readonly #subs = new Map<string, Subscription>();
   readonly #idle = new Set<() => void>();
+  readonly #tasks = new Map<string, TaskRecord>();
   #serving = true;
+  #stopped: Promise<void> | null = null;
   inFlight = 0;
 
-  constructor(options: { nc: NatsConnection; subjects: Subjects; troupe: Troupe; nodeId: string }) {
+  constructor(options: {
+    nc: NatsConnection;
+    subjects: Subjects;
+    troupe: Troupe;
+    nodeId: string;
+    watch: ConnectionWatch;
+  }) {
     this.#nc = options.nc;
     this.#subjects = options.subjects;
     this.#troupe = options.troupe;
     this.#nodeId = options.nodeId;
+    const { watch } = options;
+    // What became of a task I took: asked by its caller after an outage.
+    this.#nc.subscribe(this.#subjects.taskStatus(this.#nodeId), {
+      callback: (error, msg) => {
+        if (error === null) this.#status(msg);
+      },
+    });
+    // Back after an outage: outcomes sent around the drop may never have arrived.
+    watch.onReconnect(() => {
+      const since = watch.droppedAt - DROP_MARGIN_MS;
+      for (const record of this.#tasks.values()) {
+        if (record.outcome !== null && record.settledAt >= since) {
+          this.#send(record.inbox, record.outcome);
+        }
+      }
+    });
   }
 
   /** The runners this node serves now. */
@@ -62,12 +107,15 @@ export class NodeServer {
     }
   }
 
-  /** Takes no new task from now on (tasks taken go on). */
-  async stopServing(): Promise<void> {
+  /** Takes no new task from now on (tasks taken go on). Every call gets the same promise. */
+  stopServing(): Promise<void> {
     this.#serving = false;
-    const subs = [...this.#subs.values()];
-    this.#subs.clear();
-    await Promise.all(subs.map((sub) => sub.drain()));
+    this.#stopped ??= (async () => {
+      const subs = [...this.#subs.values()];
+      this.#subs.clear();
+      await Promise.all(subs.map((sub) => sub.drain()));
+    })();
+    return this.#stopped;
   }
 
   /** Resolves once no task taken from the cluster runs here. */
@@ -76,8 +124,47 @@ export class NodeServer {
     return new Promise((resolve) => this.#idle.add(resolve));
   }
 
+  #status(msg: Msg): void {
+    let request: TaskStatusRequest;
+    try {
+      request = JSON.parse(decoder.decode(msg.data)) as TaskStatusRequest;
+    } catch {
+      return;
+    }
+    const record = this.#tasks.get(request.taskId);
+    const reply: TaskStatusReply =
+      record === undefined
+        ? { state: 'unknown' }
+        : record.outcome === null
+          ? { state: 'running' }
+          : { state: 'done', outcome: record.outcome };
+    try {
+      msg.respond(JSON.stringify(reply));
+    } catch {
+      // The connection is gone: the caller's question times out and it asks again.
+    }
+  }
+
+  #settled(taskId: string, outcome: TaskOutcome): void {
+    const record = this.#tasks.get(taskId);
+    if (record === undefined) return;
+    record.outcome = outcome;
+    record.settledAt = Date.now();
+    // Forget the oldest outcomes: past the count, or the age.
+    const old = Date.now() - KEEP_OUTCOMES_MS;
+    for (const [id, kept] of this.#tasks) {
+      const young = kept.outcome === null || kept.settledAt >= old;
+      if (this.#tasks.size <= KEEP_OUTCOMES && young) break;
+      if (kept.outcome !== null) this.#tasks.delete(id);
+    }
+  }
+
   #reply(msg: Msg, reply: TaskReply): void {
     if (msg.reply === undefined) return;
+    this.#send(msg.reply, reply);
+  }
+
+  #send(inbox: string, reply: TaskReply): void {
     let data: Uint8Array;
     try {
       data = encode(reply, this.#nc.info?.max_payload ?? 1024 * 1024, `the ${reply.t} of a task`);
@@ -85,7 +172,11 @@ export class NodeServer {
       if (!(error instanceof PayloadTooLargeError) || reply.t === 'err') return;
       data = encode({ t: 'err', error: toErrorData(error) }, Number.MAX_SAFE_INTEGER, 'an error');
     }
-    this.#nc.publish(msg.reply, data);
+    try {
+      this.#nc.publish(inbox, data);
+    } catch {
+      // Closed: the caller learns it from the membership (this node is gone).
+    }
   }
 
   #handle(runnerId: string, msg: Msg): void {
@@ -108,6 +199,11 @@ export class NodeServer {
       return;
     }
     this.inFlight += 1;
+    if (msg.reply !== undefined) {
+      // A record in insertion order: the oldest settled ones are forgotten first.
+      this.#tasks.delete(request.taskId);
+      this.#tasks.set(request.taskId, { inbox: msg.reply, outcome: null, settledAt: 0 });
+    }
     this.#reply(msg, { t: 'ack', nodeId: this.#nodeId });
     runner
       .run(request.payload, {
@@ -119,10 +215,14 @@ export class NodeServer {
       })
       .then(
         (value) => {
-          this.#reply(msg, { t: 'ok', value });
+          const outcome: TaskOutcome = { t: 'ok', value };
+          this.#settled(request.taskId, outcome);
+          this.#reply(msg, outcome);
         },
         (error: unknown) => {
-          this.#reply(msg, { t: 'err', error: toErrorData(error) });
+          const outcome: TaskOutcome = { t: 'err', error: toErrorData(error) };
+          this.#settled(request.taskId, outcome);
+          this.#reply(msg, outcome);
         },
       )
       .finally(() => {

@@ -7,3 +7,9 @@ export {
 export { ClusterRunner, type ClusterRunOptions } from './ClusterRunner.js';
 export type { ClusterNodeView } from './Membership.js';
 export type { NodeEntry } from './wire.js';
+export type {
+  ClusterShutdownNode,
+  ClusterShutdownOptions,
+  ClusterShutdownReport,
+  ClusterShutdownStep,
+} from './ClusterShutdownReport.js';

@@ -4,6 +4,9 @@ import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/t
 import { InvalidConfigError, ClusterUnavailableError } from '@troupe/core';
 import type { Troupe } from '@troupe/runtime';
 import { ClusterRunner } from './ClusterRunner.js';
+import { ClusterShutdown } from './ClusterShutdown.js';
+import { ConnectionWatch } from './ConnectionWatch.js';
+import type { ClusterShutdownOptions, ClusterShutdownReport } from './ClusterShutdownReport.js';
 import { Membership, type ClusterNodeView } from './Membership.js';
 import { NodeServer } from './NodeServer.js';
 import { subjectsOf } from './subjects.js';
@@ -63,6 +66,25 @@ export interface Cluster {
    * does this too.
    */
   leave(): Promise<void>;
+  /**
+   * Shuts the whole cluster down, this node included: every node's
+   * shutdown coordinator goes through SIGNALING → DRAINING → CLOSING in
+   * unison (every node has stopped taking cluster tasks and signalled its
+   * runners before any drains, and so on), each phase under each node's
+   * own deadline; a node that dies mid-shutdown holds the others no longer
+   * than the heartbeat TTL. Each node closes its broker connection last,
+   * after its own resources. Resolves with the merged report: every node's
+   * own report, and the nodes lost on the way.
+   *
+   * @example
+   * ```ts
+   * const report = await cluster.shutdown({ reason: 'deploy' });
+   * console.log(report.nodes.map((n) => `${n.nodeId}: ${n.outcome}`), report.lost);
+   * ```
+   */
+  shutdown(options?: ClusterShutdownOptions): Promise<ClusterShutdownReport>;
+  /** Resolves once this node left the cluster and its connection is closed. */
+  closed(): Promise<void>;
 }
 
 const DEFAULT_HEARTBEAT_MS = 1_000;
@@ -121,7 +143,8 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
   }
   const ttlMs = heartbeatMs * 3;
   const kv = await new Kvm(nc).create(subjects.bucket, { ttl: ttlMs, history: 1 });
-  const server = new NodeServer({ nc, subjects, troupe, nodeId });
+  const watch = new ConnectionWatch(nc, onError);
+  const server = new NodeServer({ nc, subjects, troupe, nodeId, watch });
   let state: NodeEntry['state'] = 'joining';
   const entry = (): NodeEntry => {
     const health = troupe.health();
@@ -147,6 +170,9 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
     onError: (error) => {
       onError(error);
     },
+    track: (actor) => {
+      troupe.track(actor);
+    },
   });
   server.sync();
   const onRunner = (): void => {
@@ -158,9 +184,14 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
   await membership.beat();
 
   let leaving: Promise<void> | null = null;
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   const leave = (): Promise<void> => {
     leaving ??= (async () => {
       troupe.off('runner:state', onRunner);
+      clusterShutdown.unlisten();
       state = 'leaving';
       await membership.beat().catch(() => {});
       // A broken connection must not leave the leave pending or unhandled.
@@ -171,9 +202,22 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
       await membership.remove(nodeId).catch(() => {});
       membership.stop();
       await nc.drain().catch(() => {});
+      await nc.closed();
+      markClosed();
     })();
     return leaving;
   };
+  const clusterShutdown = new ClusterShutdown({
+    nc,
+    subjects,
+    troupe,
+    nodeId,
+    membership,
+    stopServing: () => server.stopServing(),
+    leave,
+    onError,
+  });
+  clusterShutdown.listen();
   // The troupe's shutdown: no new cluster work from SIGNALING on; gone once stopped.
   const onPhase = ({ phase }: { phase: string }): void => {
     if (phase === 'signaling') {
@@ -182,7 +226,8 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
       server.stopServing().catch(onError);
     } else if (phase === 'stopped') {
       troupe.off('shutdown:phase', onPhase);
-      leave().catch(onError);
+      // In a cluster shutdown this node leaves once its report is out.
+      if (!clusterShutdown.active) leave().catch(onError);
     }
   };
   troupe.on('shutdown:phase', onPhase);
@@ -198,6 +243,7 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
         membership,
         nodeId,
         ackTimeoutMs: options.ackTimeoutMs ?? 2_000,
+        watch,
       }),
     nodes: () => membership.nodes(),
     health: () => ({
@@ -211,5 +257,7 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
       })),
     }),
     leave,
+    shutdown: (shutdownOptions) => clusterShutdown.initiate(shutdownOptions),
+    closed: () => closed,
   };
 }

@@ -1,4 +1,5 @@
-import { PayloadTooLargeError, type ErrorData } from '@troupe/core';
+import { PayloadTooLargeError, type ErrorData, type TimedShutdownPhase } from '@troupe/core';
+import type { ShutdownReport } from '@troupe/runtime';
 
 /** A task sent to a node: published to the runner's subject, replies to `reply`. */
 export interface TaskRequest {
@@ -15,6 +16,24 @@ export type TaskReply =
   | { readonly t: 'event'; readonly event: unknown }
   | { readonly t: 'ok'; readonly value: unknown }
   | { readonly t: 'err'; readonly error: ErrorData };
+
+/** A task's final reply. */
+export type TaskOutcome = Extract<TaskReply, { readonly t: 'ok' | 'err' }>;
+
+/** Asked of the node that took a task, after the broker connection dropped. */
+export interface TaskStatusRequest {
+  readonly taskId: string;
+}
+
+/**
+ * What the node answers: still `running` (its outcome will come), `done`
+ * with the outcome (its reply may have been lost), or `unknown` (it never
+ * took it, or forgot it: it restarted).
+ */
+export type TaskStatusReply =
+  | { readonly state: 'running' }
+  | { readonly state: 'done'; readonly outcome: TaskOutcome }
+  | { readonly state: 'unknown' };
 
 /** A node's membership entry (its heartbeat), in the cluster's KV bucket. */
 export interface NodeEntry {
@@ -37,6 +56,28 @@ export interface NodeEntry {
   /** Epoch ms of this heartbeat. */
   readonly at: number;
 }
+
+/** A cluster-wide shutdown, announced by its initiator to every node. */
+export interface ShutdownBegin {
+  readonly id: string;
+  readonly reason: string;
+  readonly initiator: string;
+  /** The members the initiator saw live: the nodes each gate waits for. */
+  readonly participants: readonly string[];
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/**
+ * What the nodes of a cluster shutdown tell each other on its progress
+ * subject: `phase` once a node finished a phase (its gate), `report` once
+ * it stopped, and `hello` from a node that just started following (every
+ * node answers with where it is, so nothing published before is missed).
+ */
+export type ShutdownProgress =
+  | { readonly t: 'hello'; readonly nodeId: string }
+  | { readonly t: 'phase'; readonly nodeId: string; readonly phase: TimedShutdownPhase }
+  | { readonly t: 'report'; readonly nodeId: string; readonly report: ShutdownReport };
 
 const encoder = new TextEncoder();
 

@@ -1,119 +1,12 @@
 // Troupe nodes as one cluster over a real nats-server: node processes
 // (test/fixtures/node.mjs) serve their runners; this process joins as a
 // client node and runs tasks on them.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { joinCluster, type Cluster } from '@troupe/cluster';
-import { createTroupe, isTroupeError, type Troupe } from '@troupe/runtime';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type NatsServer } from './natsServer.js';
+import { isTroupeError } from '@troupe/runtime';
+import { describe, expect, it } from 'vitest';
+import { HEARTBEAT_MS, seesUp, useCluster } from './clusterHarness.js';
 
-const HEARTBEAT_MS = 250;
-let nats: NatsServer;
-
-interface Node {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[];
-  readonly exited: Promise<number | null>;
-  line(test: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
-}
-
-const nodes: Node[] = [];
-
-function startNode(id: string, runners: string[]): Promise<Node> {
-  const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('./fixtures/node.mjs', import.meta.url))],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        NATS_URL: nats.url,
-        NODE_ID: id,
-        RUNNERS: runners.join(','),
-        HEARTBEAT_MS: String(HEARTBEAT_MS),
-      },
-    },
-  );
-  const lines: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
-  let buffer = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    let at: number;
-    while ((at = buffer.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffer.slice(0, at)) as Record<string, unknown>);
-      buffer = buffer.slice(at + 1);
-      for (const wake of [...waiters]) wake();
-    }
-  });
-  const node: Node = {
-    id,
-    child,
-    lines,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    line: (test) =>
-      new Promise((resolve) => {
-        const check = (): void => {
-          const found = lines.find(test);
-          if (found === undefined) return;
-          waiters.delete(check);
-          resolve(found);
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
-  nodes.push(node);
-  return node.line((l) => l.up === id).then(() => node);
-}
-
-let client: { troupe: Troupe; cluster: Cluster } | null = null;
-
-async function clientNode(cluster = 'troupe'): Promise<Cluster> {
-  const troupe = createTroupe({ nodeId: `client-${cluster}` });
-  const joined = await joinCluster(troupe, {
-    servers: nats.url,
-    heartbeatMs: HEARTBEAT_MS,
-    cluster,
-  });
-  client = { troupe, cluster: joined };
-  return joined;
-}
-
-/** Until the client sees `ids` up. */
-async function seesUp(cluster: Cluster, ids: string[]): Promise<void> {
-  for (;;) {
-    const up = new Set(
-      cluster
-        .nodes()
-        .filter((n) => n.state === 'up')
-        .map((n) => n.nodeId),
-    );
-    if (ids.every((id) => up.has(id))) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-});
-
-afterEach(async () => {
-  for (const node of nodes.splice(0)) {
-    node.child.kill('SIGKILL');
-    await node.exited;
-  }
-  if (client !== null) {
-    await client.troupe.shutdown();
-    client = null;
-  }
-});
-
-afterAll(async () => {
-  await nats.stop();
-});
+const { startNode, clientNode: joinAsClient } = useCluster();
+const clientNode = async (cluster?: string) => (await joinAsClient(cluster)).cluster;
 
 describe('a cluster of Troupe nodes over NATS', () => {
   it('places tasks on every node that hosts the runner; results come back typed', async () => {

@@ -31,6 +31,7 @@ import {
 import { probeHandler, type ProbeSource } from './http/probeHandler.js';
 import { InspectionHub } from './inspection/InspectionHub.js';
 import type { InspectOption } from './inspection/InspectOption.js';
+import type { AnyActorRef } from 'xstate';
 import { silentLogger, toLogger, type Logger } from './logger.js';
 import { MetricsHub } from './metrics/MetricsHub.js';
 import type { TroupeMetrics } from './metrics/TroupeMetrics.js';
@@ -364,6 +365,24 @@ export class Troupe {
    */
   inspect(observer: InspectOption): () => void {
     return this.#inspect.subscribe(observer);
+  }
+
+  /**
+   * Watches an actor made outside the troupe (a cluster's node actors, an
+   * app's own machine) like the troupe's own: it is in `troupe.inspect()`,
+   * the Stately inspector and the dashboard while it is live. Call it right
+   * after `createActor()`, before `start()`. A stopped or done actor is
+   * dropped by itself. The troupe never stops it: its owner does.
+   *
+   * @example
+   * ```ts
+   * const actor = createActor(orderMachine, { id: 'orders' });
+   * troupe.track(actor);
+   * actor.start();
+   * ```
+   */
+  track(actor: AnyActorRef): void {
+    this.#inspect.track(actor);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type TimedShutdownPhase,
 } from '@troupe/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createActor, createMachine, type InspectionEvent } from 'xstate';
 import { createTroupe } from '../src/createTroupe.js';
 import type { ShutdownPhaseEvent, TroupeEvents } from '../src/events/TroupeEvents.js';
 import type { Troupe } from '../src/Troupe.js';
@@ -274,5 +275,60 @@ describe('troupe escalations and listeners', () => {
       phase: 'running',
       runners: [],
     });
+  });
+});
+
+describe('troupe.track(actor): an actor made outside the troupe', () => {
+  it('is in troupe.inspect() while it is live (replayed to a late observer, then live), and dropped once stopped', async () => {
+    const t = troupe();
+    const lamp = createMachine({
+      id: 'lamp',
+      initial: 'off',
+      states: { off: { on: { toggle: 'on' } }, on: { on: { toggle: 'off' } } },
+    });
+    const actor = createActor(lamp, { id: 'lamp:hall' });
+    t.track(actor);
+    actor.start();
+    actor.send({ type: 'toggle' });
+    // A late observer gets it in the replay, with its current state.
+    const seen: InspectionEvent[] = [];
+    const replayed = new Promise<void>((resolve) => {
+      const stop = t.inspect((event) => {
+        seen.push(event);
+        if (
+          event.type === '@xstate.snapshot' &&
+          event.actorRef === actor &&
+          (event.snapshot as { value?: unknown }).value === 'off'
+        ) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    const first = seen.length;
+    expect(first).toBe(0); // delivered on the next turn, never inside the call
+    actor.send({ type: 'toggle' }); // → off, live
+    await replayed;
+    const mine = seen.filter((e) => 'actorRef' in e && e.actorRef === actor);
+    expect(mine[0]?.type).toBe('@xstate.actor');
+    expect(
+      mine
+        .filter((e) => e.type === '@xstate.snapshot')
+        .map((e) => (e as { snapshot: { value: unknown } }).snapshot.value),
+    ).toEqual(['on', 'off']);
+    // Stopped by its owner: a new observer's replay no longer has it.
+    actor.stop();
+    const after: InspectionEvent[] = [];
+    await new Promise<void>((resolve) => {
+      const stop = t.inspect((event) => {
+        after.push(event);
+      });
+      setImmediate(() => {
+        stop();
+        resolve();
+      });
+    });
+    expect(after.some((e) => 'actorRef' in e && e.actorRef === actor)).toBe(false);
+    expect(after.some((e) => 'actorRef' in e && e.actorRef.id === 'shutdown')).toBe(true);
   });
 });

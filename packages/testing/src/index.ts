@@ -12,3 +12,9 @@ export {
 } from './control.js';
 export { blockingPipe, type BlockingPipe } from './blockingPipe.js';
 export * from './model/index.js';
+export {
+  natsServerBinary,
+  startNatsServer,
+  type NatsServer,
+  type NatsServerOptions,
+} from './startNatsServer.js';

@@ -1,0 +1,66 @@
+// The broker dies (SIGKILL) and comes back on the same port and store,
+// under load: every client reconnects, every task either completes or
+// rejects with a typed error (none hangs), and the cluster serves again.
+import { isTroupeError } from '@troupe/runtime';
+import { describe, expect, it } from 'vitest';
+import { seesUp, useCluster } from './clusterHarness.js';
+
+const { startNode, clientNode, nats } = useCluster();
+
+const TYPED = new Set(['ERR_NODE_LOST', 'ERR_NO_NODE', 'ERR_CLUSTER_UNAVAILABLE']);
+
+async function until(what: string, done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('a broker restart', () => {
+  it('under load: clients reconnect, every task completes or rejects typed, the cluster serves again', async () => {
+    await Promise.all([startNode('a', ['work']), startNode('b', ['work'])]);
+    const { cluster } = await clientNode();
+    await seesUp(cluster, ['a', 'b']);
+    const work = cluster.runner('work');
+    let stop = false;
+    let completed = 0;
+    let started = 0;
+    let settled = 0;
+    const failures: unknown[] = [];
+    // Tasks of 200 ms: several are in flight on the nodes when the broker dies.
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        started += 1;
+        try {
+          expect(await work.run(200)).toBe(200);
+          completed += 1;
+        } catch (error) {
+          failures.push(error);
+        } finally {
+          settled += 1;
+        }
+      }
+    });
+    await until('50 tasks before the restart', () => completed >= 50, 30_000);
+    const before = completed;
+    const restartedAt = Date.now();
+    await nats().restart();
+    const downMs = Date.now() - restartedAt;
+    // Service resumes: 50 more tasks complete after the broker is back.
+    await until('50 tasks after the restart', () => completed >= before + 50, 30_000);
+    stop = true;
+    // Nothing hangs: every loop's last task settles.
+    await Promise.all(loops);
+    expect(settled).toBe(started);
+    for (const failure of failures) {
+      expect(isTroupeError(failure) && TYPED.has(failure.code)).toBe(true);
+    }
+    await seesUp(cluster, ['a', 'b']);
+    process.stdout.write(
+      `broker restart (down ${downMs} ms): ${completed} tasks completed, ${failures.length} rejected typed (${[
+        ...new Set(failures.map((f) => (isTroupeError(f) ? f.code : String(f)))),
+      ].join(', ')}), 0 hung\n`,
+    );
+  }, 120_000);
+});
