@@ -15,8 +15,21 @@ describe('a cluster of Troupe nodes over NATS', () => {
       startNode('b', ['work']),
       startNode('c', ['work']),
     ]);
-    const cluster = await clientNode();
+    const { troupe, cluster } = await joinAsClient();
     await seesUp(cluster, ['a', 'b', 'c']);
+    // Each member is a clusterNodeMachine actor the troupe's inspection sees (the dashboard too).
+    const members = await new Promise<Map<string, unknown>>((resolve) => {
+      const seen = new Map<string, unknown>();
+      const stop = troupe.inspect((event) => {
+        if (event.type !== '@xstate.snapshot' || !event.actorRef.id.startsWith('node:')) return;
+        seen.set(event.actorRef.id, (event.snapshot as { value?: unknown }).value);
+        if (['node:a', 'node:b', 'node:c'].every((id) => seen.get(id) === 'up')) {
+          stop();
+          resolve(seen);
+        }
+      });
+    });
+    expect(members.get('node:a')).toBe('up');
     const placed = new Map<string, number>();
     const work = cluster.runner('work');
     const results = await Promise.all(
@@ -173,4 +186,58 @@ describe('a cluster of Troupe nodes over NATS', () => {
         .sort(),
     ).toEqual(['client-troupe', 'stayer']);
   }, 90_000);
+
+  it('a rolling deploy: each node in turn leaves and a new one takes its place, under load, with zero failed tasks', async () => {
+    let generation = ['a', 'b', 'c'];
+    const running = await Promise.all(generation.map((id) => startNode(id, ['work'])));
+    const cluster = await clientNode();
+    await seesUp(cluster, generation);
+    const work = cluster.runner('work');
+    let stop = false;
+    let completed = 0;
+    const failures: unknown[] = [];
+    const servedBy = new Map<string, number>();
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        try {
+          await work.run(20, { onPlaced: (n) => servedBy.set(n, (servedBy.get(n) ?? 0) + 1) });
+          completed += 1;
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    });
+    const enough = async (n: number): Promise<void> => {
+      const target = completed + n;
+      while (completed < target) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await enough(40);
+    for (const [i, old] of running.entries()) {
+      const next = `${old.id}2`;
+      // The replacement joins first, then the old node leaves (SIGTERM: leave, then shut down).
+      running[i] = await startNode(next, ['work']);
+      await seesUp(cluster, [next]);
+      old.child.kill('SIGTERM');
+      await old.line((l) => l.left === old.id);
+      expect(await old.exited).toBe(0);
+      await enough(40);
+      generation = generation.map((id) => (id === old.id ? next : id));
+    }
+    stop = true;
+    await Promise.all(loops);
+    expect(failures).toEqual([]);
+    // Every generation served: the old nodes before they left, the new ones after.
+    for (const id of ['a', 'b', 'c', 'a2', 'b2', 'c2'])
+      expect(servedBy.get(id) ?? 0).toBeGreaterThan(0);
+    expect(
+      cluster
+        .nodes()
+        .filter((n) => n.state === 'up')
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['a2', 'b2', 'c2', 'client-troupe']);
+    process.stdout.write(
+      `rolling deploy: 3 nodes replaced one by one under load from 8 clients, ${completed} tasks completed, 0 failed\n`,
+    );
+  }, 120_000);
 });

@@ -125,6 +125,8 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
         if (this.#actor.getSnapshot().status !== 'active') return;
         this.#actor.send({ type: busy ? 'troupe.runner.busy' : 'troupe.runner.idle' });
       },
+      // Draining, closing, restarting: the idle edge at once, so they end with their last task.
+      { urgent: () => !this.#actor.getSnapshot().matches('running') },
     );
     this.#resources = new ThreadResources({
       runnerId: id,
@@ -690,6 +692,7 @@ export class RunnerCore implements ExecutorRunner, ProbeTarget, RunnerEffects {
   }
 
   #summarize(failure: ErrorData | null, forced: boolean): void {
+    this.#load.stop();
     this.#summary = {
       id: this.id,
       state: this.state,
