@@ -19,8 +19,9 @@ export interface ClusterRunOptions {
   /** Each event the task emits, in order, before the result. */
   readonly onEvent?: (event: unknown) => void;
   /**
-   * The task may run twice: if its node is lost (`ERR_NODE_LOST`), or the
-   * broker connection dropped before a node took it
+   * The task may run twice: if its node is lost (`ERR_NODE_LOST`), no node
+   * acknowledged it within `ackTimeoutMs` (the chosen node died as it got
+   * it), or the broker connection dropped before a node took it
    * (`ERR_CLUSTER_UNAVAILABLE`), it is retried, on another node when there
    * is one (up to `retries` times, default 2), instead of rejecting.
    */
@@ -32,6 +33,8 @@ export interface ClusterRunOptions {
 
 const decoder = new TextDecoder();
 let sequence = 0;
+/** Errors of a task that no node acknowledged in time: an idempotent task tries again. */
+const unacknowledged = new WeakSet<object>();
 /** How often, and how many times, a caller asks a node what became of its task after an outage. */
 const STATUS_RETRY_MS = 200;
 const STATUS_ATTEMPTS = 25;
@@ -83,7 +86,9 @@ export class ClusterRunner {
       } catch (error) {
         const again =
           isTroupeError(error) &&
-          (error.code === ErrorCodes.NODE_LOST || error.code === ErrorCodes.CLUSTER_UNAVAILABLE);
+          (error.code === ErrorCodes.NODE_LOST ||
+            error.code === ErrorCodes.CLUSTER_UNAVAILABLE ||
+            unacknowledged.has(error));
         if (!again || attempt >= attempts || this.#nc.isClosed()) throw error;
         // After a drop, wait for the connection before trying again.
         await this.#watch.reconnected(this.#ackTimeoutMs);
@@ -165,7 +170,15 @@ export class ClusterRunner {
             `the broker connection dropped before a node took task ${taskId} (it may or may not have run)`,
           );
         } else {
-          noNode(`no node took the task within ${this.#ackTimeoutMs} ms`);
+          // A node was chosen but never said so: it died as the task reached it.
+          finish(() => {
+            const error = new NoNodeError(
+              `no node serves runner "${this.name}": no node took task ${taskId} within ${this.#ackTimeoutMs} ms`,
+              { context },
+            );
+            unacknowledged.add(error);
+            reject(error);
+          });
         }
       };
       let ackTimer = setTimeout(onAckTimeout, this.#ackTimeoutMs);

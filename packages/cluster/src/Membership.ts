@@ -105,6 +105,21 @@ export class Membership {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The connection is back after a drop: this node was deaf, not the others
+   * silent. Every member's deadline starts again (as a heartbeat of the
+   * state it last reported would), and this node beats at once.
+   */
+  reconnected(): void {
+    if (this.#stopped) return;
+    for (const member of this.#members.values()) {
+      member.actor.send({ type: ClusterNodeEventTypes.heartbeat, state: member.entry.state });
+    }
+    this.beat().catch((error: unknown) => {
+      if (!this.#stopped) this.#onError(error);
+    });
+  }
+
   /** Deletes this node's entry (a graceful leave: the others see it removed). */
   async remove(nodeId: string): Promise<void> {
     await this.#kv.delete(nodeId);

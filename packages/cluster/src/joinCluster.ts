@@ -89,6 +89,27 @@ export interface Cluster {
 
 const DEFAULT_HEARTBEAT_MS = 1_000;
 
+/** `promise`, or a ClusterUnavailableError naming `what` after `ms`. */
+async function within(promise: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      promise,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          reject(
+            new ClusterUnavailableError(`${what}: the broker did not answer within ${ms} ms`, {
+              context: { operation: 'shutdown' },
+            }),
+          );
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Joins `troupe` to a cluster of Troupe nodes over NATS. Membership is a KV
  * bucket (`troupe_<cluster>_nodes`) with a TTL of three heartbeats; each
@@ -179,6 +200,9 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
     server.sync();
   };
   troupe.on('runner:state', onRunner);
+  watch.onReconnect(() => {
+    membership.reconnected();
+  });
   await membership.start();
   state = 'up';
   await membership.beat();
@@ -188,20 +212,26 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
   const closed = new Promise<void>((resolve) => {
     markClosed = resolve;
   });
+  // Each step of a leave talks to the broker: none may hang it when the broker is gone.
+  const leaveStepMs = Math.max(options.ackTimeoutMs ?? 2_000, ttlMs);
+  const step = (what: string, work: () => Promise<unknown>): Promise<void> =>
+    within(work(), leaveStepMs, what).catch(onError);
   const leave = (): Promise<void> => {
     leaving ??= (async () => {
       troupe.off('runner:state', onRunner);
       clusterShutdown.unlisten();
       state = 'leaving';
-      await membership.beat().catch(() => {});
-      // A broken connection must not leave the leave pending or unhandled.
-      await server.stopServing().catch(onError);
+      await step('the leaving heartbeat', () => membership.beat());
+      await step('no new task', () => server.stopServing());
       await server.idle();
       state = 'exiting';
-      await membership.beat().catch(() => {});
-      await membership.remove(nodeId).catch(() => {});
+      await step('the exiting heartbeat', () => membership.beat());
+      await step('deleting the entry', () => membership.remove(nodeId));
       membership.stop();
-      await nc.drain().catch(() => {});
+      // Drained when the broker answers; closed at once when it does not.
+      await within(nc.drain(), leaveStepMs, 'draining the connection').catch(async () => {
+        await nc.close().catch(() => {});
+      });
       await nc.closed();
       markClosed();
     })();

@@ -18,49 +18,65 @@ async function until(what: string, done: () => boolean, withinMs: number): Promi
 }
 
 describe('a broker restart', () => {
-  it('under load: clients reconnect, every task completes or rejects typed, the cluster serves again', async () => {
-    await Promise.all([startNode('a', ['work']), startNode('b', ['work'])]);
-    const { cluster } = await clientNode();
-    await seesUp(cluster, ['a', 'b']);
-    const work = cluster.runner('work');
-    let stop = false;
-    let completed = 0;
-    let started = 0;
-    let settled = 0;
-    const failures: unknown[] = [];
-    // Tasks of 200 ms: several are in flight on the nodes when the broker dies.
-    const loops = Array.from({ length: 8 }, async () => {
-      while (!stop) {
-        started += 1;
-        try {
-          expect(await work.run(200)).toBe(200);
-          completed += 1;
-        } catch (error) {
-          failures.push(error);
-        } finally {
-          settled += 1;
+  it.each([
+    ['at once', 0],
+    ['after 2 s, longer than the heartbeat TTL', 2_000],
+  ])(
+    'back %s, under load: clients reconnect, every task completes or rejects typed, idempotent ones complete, the cluster serves again',
+    async (_, outageMs) => {
+      await Promise.all([startNode('a', ['work']), startNode('b', ['work'])]);
+      const { cluster } = await clientNode();
+      await seesUp(cluster, ['a', 'b']);
+      const work = cluster.runner('work');
+      let stop = false;
+      let completed = 0;
+      let started = 0;
+      let settled = 0;
+      const failures: unknown[] = [];
+      const idempotentFailures: unknown[] = [];
+      // Tasks of 200 ms: several are in flight on the nodes when the broker dies.
+      // Half the clients mark theirs idempotent: those must all complete.
+      const loops = Array.from({ length: 8 }, async (_, i) => {
+        const idempotent = i % 2 === 0;
+        while (!stop) {
+          started += 1;
+          try {
+            expect(await work.run(200, { idempotent })).toBe(200);
+            completed += 1;
+          } catch (error) {
+            (idempotent ? idempotentFailures : failures).push(error);
+          } finally {
+            settled += 1;
+          }
         }
+      });
+      await until('50 tasks before the restart', () => completed >= 50, 30_000);
+      const before = completed;
+      const restartedAt = Date.now();
+      await nats().kill();
+      // The outage itself is what is under test: the broker stays away this long.
+      if (outageMs > 0) await new Promise((resolve) => setTimeout(resolve, outageMs));
+      await nats().start();
+      const downMs = Date.now() - restartedAt;
+      // Service resumes: 50 more tasks complete after the broker is back.
+      await until('50 tasks after the restart', () => completed >= before + 50, 30_000);
+      stop = true;
+      // Nothing hangs: every loop's last task settles.
+      await Promise.all(loops);
+      expect(settled).toBe(started);
+      expect(idempotentFailures).toEqual([]);
+      for (const failure of failures) {
+        expect(isTroupeError(failure) && TYPED.has(failure.code)).toBe(true);
       }
-    });
-    await until('50 tasks before the restart', () => completed >= 50, 30_000);
-    const before = completed;
-    const restartedAt = Date.now();
-    await nats().restart();
-    const downMs = Date.now() - restartedAt;
-    // Service resumes: 50 more tasks complete after the broker is back.
-    await until('50 tasks after the restart', () => completed >= before + 50, 30_000);
-    stop = true;
-    // Nothing hangs: every loop's last task settles.
-    await Promise.all(loops);
-    expect(settled).toBe(started);
-    for (const failure of failures) {
-      expect(isTroupeError(failure) && TYPED.has(failure.code)).toBe(true);
-    }
-    await seesUp(cluster, ['a', 'b']);
-    process.stdout.write(
-      `broker restart (down ${downMs} ms): ${completed} tasks completed, ${failures.length} rejected typed (${[
-        ...new Set(failures.map((f) => (isTroupeError(f) ? f.code : String(f)))),
-      ].join(', ')}), 0 hung\n`,
-    );
-  }, 120_000);
+      await seesUp(cluster, ['a', 'b']);
+      process.stdout.write(
+        `broker restart (down ${downMs} ms): ${completed} tasks completed, ${failures.length} rejected typed (${[
+          ...new Set(failures.map((f) => (isTroupeError(f) ? f.code : String(f)))),
+        ].join(
+          ', ',
+        )}), 0 hung${failures.length > 0 ? `; first: ${(failures[0] as Error).message}` : ''}\n`,
+      );
+    },
+    120_000,
+  );
 });

@@ -21,8 +21,10 @@ describe('a cluster of Troupe nodes over NATS', () => {
     const members = await new Promise<Map<string, unknown>>((resolve) => {
       const seen = new Map<string, unknown>();
       const stop = troupe.inspect((event) => {
-        if (event.type !== '@xstate.snapshot' || !event.actorRef.id.startsWith('node:')) return;
-        seen.set(event.actorRef.id, (event.snapshot as { value?: unknown }).value);
+        if (event.type !== '@xstate.snapshot') return;
+        const { id } = event.actorRef as unknown as { id: string };
+        if (!id.startsWith('node:')) return;
+        seen.set(id, (event.snapshot as { value?: unknown }).value);
         if (['node:a', 'node:b', 'node:c'].every((id) => seen.get(id) === 'up')) {
           stop();
           resolve(seen);
