@@ -1,4 +1,4 @@
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import {
   ClusterUnavailableError,
   ErrorCodes,
@@ -9,6 +9,7 @@ import {
 } from '@troupe/core';
 import type { ConnectionWatch } from './ConnectionWatch.js';
 import type { Membership } from './Membership.js';
+import type { ReplyRouter } from './ReplyRouter.js';
 import type { Subjects } from './subjects.js';
 import { encode, type TaskReply, type TaskRequest, type TaskStatusReply } from './wire.js';
 
@@ -58,6 +59,7 @@ export class ClusterRunner {
   readonly #nodeId: string;
   readonly #ackTimeoutMs: number;
   readonly #watch: ConnectionWatch;
+  readonly #replies: ReplyRouter;
 
   constructor(options: {
     name: string;
@@ -67,6 +69,7 @@ export class ClusterRunner {
     nodeId: string;
     ackTimeoutMs: number;
     watch: ConnectionWatch;
+    replies: ReplyRouter;
   }) {
     this.name = options.name;
     this.#nc = options.nc;
@@ -75,6 +78,7 @@ export class ClusterRunner {
     this.#nodeId = options.nodeId;
     this.#ackTimeoutMs = options.ackTimeoutMs;
     this.#watch = options.watch;
+    this.#replies = options.replies;
   }
 
   /** Runs a task on a node that hosts this runner. */
@@ -123,7 +127,6 @@ export class ClusterRunner {
       `the payload of ${taskId}`,
     );
     return new Promise<unknown>((resolve, reject) => {
-      const inbox = createInbox();
       let servedBy: string | null = null;
       let done = false;
       const context = { runnerId: this.name, taskId, operation: 'run' as const };
@@ -134,7 +137,7 @@ export class ClusterRunner {
         clearTimeout(ackTimer);
         offMembers();
         offReconnect();
-        sub.unsubscribe();
+        route.release();
         outcome();
       };
       const unavailable = (why: string): void => {
@@ -214,17 +217,21 @@ export class ClusterRunner {
           // 'running': its outcome is still to come.
         });
       });
+      // The ack, or the outcome of a task that finished before its node acked it.
+      const placed = (nodeId: string | undefined): void => {
+        if (servedBy !== null || nodeId === undefined) return;
+        servedBy = nodeId;
+        clearTimeout(ackTimer);
+        try {
+          options.onPlaced?.(nodeId);
+        } catch {
+          // A listener's bug must not lose the task.
+        }
+      };
       const handle = (reply: TaskReply): void => {
         switch (reply.t) {
           case 'ack':
-            if (servedBy !== null) return;
-            servedBy = reply.nodeId;
-            clearTimeout(ackTimer);
-            try {
-              options.onPlaced?.(reply.nodeId);
-            } catch {
-              // A listener's bug must not lose the task.
-            }
+            placed(reply.nodeId);
             return;
           case 'event':
             try {
@@ -234,45 +241,45 @@ export class ClusterRunner {
             }
             return;
           case 'ok':
+            placed(reply.nodeId);
             finish(() => {
               resolve(reply.value);
             });
             return;
           case 'err':
+            placed(reply.nodeId);
             finish(() => {
               reject(fromErrorData(reply.error));
             });
             return;
         }
       };
-      const sub = this.#nc.subscribe(inbox, {
-        callback: (error, msg: Msg) => {
-          if (error !== null) {
-            finish(() => {
-              reject(
-                new ClusterUnavailableError(`the cluster connection failed: ${error.message}`, {
-                  cause: error,
-                  context,
-                }),
-              );
-            });
-            return;
-          }
-          // The broker's "no responders" status: nobody subscribes to the runner's subject.
-          if (msg.headers?.code === 503) {
-            noNode('no node hosts it');
-            return;
-          }
-          let reply: TaskReply;
-          try {
-            reply = JSON.parse(decoder.decode(msg.data)) as TaskReply;
-          } catch {
-            return;
-          }
-          handle(reply);
-        },
+      const route = this.#replies.open((error, msg: Msg | null) => {
+        if (error !== null || msg === null) {
+          finish(() => {
+            reject(
+              new ClusterUnavailableError(
+                `the cluster connection failed: ${error?.message ?? 'closed'}`,
+                { cause: error, context },
+              ),
+            );
+          });
+          return;
+        }
+        // The broker's "no responders" status: nobody subscribes to the runner's subject.
+        if (msg.headers?.code === 503) {
+          noNode('no node hosts it');
+          return;
+        }
+        let reply: TaskReply;
+        try {
+          reply = JSON.parse(decoder.decode(msg.data)) as TaskReply;
+        } catch {
+          return;
+        }
+        handle(reply);
       });
-      this.#nc.publish(this.#subjects.run(this.name), data, { reply: inbox });
+      this.#nc.publish(this.#subjects.run(this.name), data, { reply: route.inbox });
     });
   }
 

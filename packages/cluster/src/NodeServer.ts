@@ -18,6 +18,8 @@ const KEEP_OUTCOMES = 5_000;
 const KEEP_OUTCOMES_MS = 60_000;
 /** Outcomes sent this long before a drop was noticed may have been lost too. */
 const DROP_MARGIN_MS = 2_000;
+/** A task still running after this is acked; one done before says so in its outcome (one message, not two). */
+const ACK_AFTER_MS = 1;
 
 interface TaskRecord {
   readonly inbox: string;
@@ -204,25 +206,34 @@ export class NodeServer {
       this.#tasks.delete(request.taskId);
       this.#tasks.set(request.taskId, { inbox: msg.reply, outcome: null, settledAt: 0 });
     }
-    this.#reply(msg, { t: 'ack', nodeId: this.#nodeId });
+    let acked = false;
+    const ack = (): void => {
+      if (acked) return;
+      acked = true;
+      clearTimeout(ackTimer);
+      this.#reply(msg, { t: 'ack', nodeId: this.#nodeId });
+    };
+    const ackTimer = setTimeout(ack, ACK_AFTER_MS);
+    const settle = (outcome: TaskOutcome): void => {
+      clearTimeout(ackTimer);
+      this.#settled(request.taskId, outcome);
+      this.#reply(msg, acked ? outcome : { ...outcome, nodeId: this.#nodeId });
+    };
     runner
       .run(request.payload, {
         ...(request.handler === undefined ? {} : { handler: request.handler }),
         ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
         onEvent: (event) => {
+          ack();
           this.#reply(msg, { t: 'event', event });
         },
       })
       .then(
         (value) => {
-          const outcome: TaskOutcome = { t: 'ok', value };
-          this.#settled(request.taskId, outcome);
-          this.#reply(msg, outcome);
+          settle({ t: 'ok', value });
         },
         (error: unknown) => {
-          const outcome: TaskOutcome = { t: 'err', error: toErrorData(error) };
-          this.#settled(request.taskId, outcome);
-          this.#reply(msg, outcome);
+          settle({ t: 'err', error: toErrorData(error) });
         },
       )
       .finally(() => {

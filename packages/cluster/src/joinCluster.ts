@@ -6,6 +6,7 @@ import type { Troupe } from '@troupe/runtime';
 import { ClusterRunner } from './ClusterRunner.js';
 import { ClusterShutdown } from './ClusterShutdown.js';
 import { ConnectionWatch } from './ConnectionWatch.js';
+import { ReplyRouter } from './ReplyRouter.js';
 import type { ClusterShutdownOptions, ClusterShutdownReport } from './ClusterShutdownReport.js';
 import { Membership, type ClusterNodeView } from './Membership.js';
 import { NodeServer } from './NodeServer.js';
@@ -165,6 +166,7 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
   const ttlMs = heartbeatMs * 3;
   const kv = await new Kvm(nc).create(subjects.bucket, { ttl: ttlMs, history: 1 });
   const watch = new ConnectionWatch(nc, onError);
+  const replies = new ReplyRouter(nc);
   const server = new NodeServer({ nc, subjects, troupe, nodeId, watch });
   let state: NodeEntry['state'] = 'joining';
   const entry = (): NodeEntry => {
@@ -214,8 +216,13 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
   });
   // Each step of a leave talks to the broker: none may hang it when the broker is gone.
   const leaveStepMs = Math.max(options.ackTimeoutMs ?? 2_000, ttlMs);
-  const step = (what: string, work: () => Promise<unknown>): Promise<void> =>
-    within(work(), leaveStepMs, what).catch(onError);
+  // With the broker away there is no one to tell: the step is skipped (its work still starts).
+  const step = async (what: string, work: () => Promise<unknown>): Promise<void> => {
+    const started = work();
+    started.catch(() => {});
+    if (!watch.connected || nc.isClosed()) return;
+    await within(started, leaveStepMs, what).catch(onError);
+  };
   const leave = (): Promise<void> => {
     leaving ??= (async () => {
       troupe.off('runner:state', onRunner);
@@ -229,9 +236,13 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
       await step('deleting the entry', () => membership.remove(nodeId));
       membership.stop();
       // Drained when the broker answers; closed at once when it does not.
-      await within(nc.drain(), leaveStepMs, 'draining the connection').catch(async () => {
+      if (watch.connected && !nc.isClosed()) {
+        await within(nc.drain(), leaveStepMs, 'draining the connection').catch(async () => {
+          await nc.close().catch(() => {});
+        });
+      } else {
         await nc.close().catch(() => {});
-      });
+      }
       await nc.closed();
       markClosed();
     })();
@@ -274,6 +285,7 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
         nodeId,
         ackTimeoutMs: options.ackTimeoutMs ?? 2_000,
         watch,
+        replies,
       }),
     nodes: () => membership.nodes(),
     health: () => ({

@@ -10,12 +10,16 @@ export interface TaskRequest {
   readonly timeoutMs?: number;
 }
 
-/** What a node sends back on a task's inbox, in order: ack, events, then one outcome. */
+/**
+ * What a node sends back on a task's inbox, in order: ack, events, then one
+ * outcome. A task that settles within a millisecond or so gets no ack: its
+ * outcome names the node.
+ */
 export type TaskReply =
   | { readonly t: 'ack'; readonly nodeId: string }
   | { readonly t: 'event'; readonly event: unknown }
-  | { readonly t: 'ok'; readonly value: unknown }
-  | { readonly t: 'err'; readonly error: ErrorData };
+  | { readonly t: 'ok'; readonly value: unknown; readonly nodeId?: string }
+  | { readonly t: 'err'; readonly error: ErrorData; readonly nodeId?: string };
 
 /** A task's final reply. */
 export type TaskOutcome = Extract<TaskReply, { readonly t: 'ok' | 'err' }>;

@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { cluster } from './cluster.js';
 import { dashboard } from './dashboard.js';
 import { health } from './health.js';
 import { inspection } from './inspection.js';
@@ -20,4 +21,5 @@ export const scenarios: readonly Scenario[] = [
   inspection,
   health,
   dashboard,
+  cluster,
 ];
