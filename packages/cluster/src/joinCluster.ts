@@ -60,6 +60,19 @@ export interface Cluster {
   /** Every node's health, from their heartbeats. */
   health(): ClusterHealth;
   /**
+   * Called on each member's state change as this node sees it, `down` and
+   * `removed` included (`nodes()` no longer lists a member once it is
+   * either). Returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * cluster.onNodeChange(({ nodeId, state }) => {
+   *   if (state === 'down') console.warn(`${nodeId} stopped answering`);
+   * });
+   * ```
+   */
+  onNodeChange(listener: (view: ClusterNodeView) => void): () => void;
+  /**
    * Leaves gracefully while the others keep serving: this node says
    * `leaving` and takes no new task, finishes those it took, says
    * `exiting`, deletes its entry (the others see it `removed`) and closes
@@ -298,6 +311,14 @@ export async function joinCluster(troupe: Troupe, options: ClusterOptions): Prom
         at: n.entry.at,
       })),
     }),
+    onNodeChange: (listener) =>
+      membership.onChange((view) => {
+        try {
+          listener(view);
+        } catch (error) {
+          onError(error);
+        }
+      }),
     leave,
     shutdown: (shutdownOptions) => clusterShutdown.initiate(shutdownOptions),
     closed: () => closed,

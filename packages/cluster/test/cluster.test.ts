@@ -100,6 +100,10 @@ describe('a cluster of Troupe nodes over NATS', () => {
     ]);
     const cluster = await clientNode();
     await seesUp(cluster, ['victim', 'spare']);
+    const victimStates: string[] = [];
+    cluster.onNodeChange(({ nodeId, state }) => {
+      if (nodeId === 'victim') victimStates.push(state);
+    });
     const taken = (): { placed: string[] } => ({ placed: [] });
     const lost = Array.from({ length: 4 }, () => {
       const where = taken();
@@ -139,6 +143,7 @@ describe('a cluster of Troupe nodes over NATS', () => {
       expect(r.where.placed).toEqual(['victim', 'spare']);
     }
     expect(cluster.nodes().find((n) => n.nodeId === 'victim')).toBeUndefined();
+    expect(victimStates).toEqual(['down']);
     process.stdout.write(
       `cluster kill test: ${outcomes.length} tasks ERR_NODE_LOST ${Math.round(lostWithin)} ms after SIGKILL (TTL ${HEARTBEAT_MS * 3} ms); ${retried.filter((x) => x.where.placed[0] === 'victim').length} of ${retried.length} idempotent tasks retried on the spare\n`,
     );

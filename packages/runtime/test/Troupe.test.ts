@@ -314,7 +314,7 @@ describe('troupe.track(actor): an actor made outside the troupe', () => {
     expect(
       mine
         .filter((e) => e.type === '@xstate.snapshot')
-        .map((e) => (e as { snapshot: { value: unknown } }).snapshot.value),
+        .map((e) => (e as unknown as { snapshot: { value: unknown } }).snapshot.value),
     ).toEqual(['on', 'off']);
     // Stopped by its owner: a new observer's replay no longer has it.
     actor.stop();
@@ -329,6 +329,10 @@ describe('troupe.track(actor): an actor made outside the troupe', () => {
       });
     });
     expect(after.some((e) => 'actorRef' in e && e.actorRef === actor)).toBe(false);
-    expect(after.some((e) => 'actorRef' in e && e.actorRef.id === 'shutdown')).toBe(true);
+    expect(
+      after.some(
+        (e) => 'actorRef' in e && (e.actorRef as unknown as { id: string }).id === 'shutdown',
+      ),
+    ).toBe(true);
   });
 });
