@@ -82,8 +82,16 @@ describe('a cluster of Troupe nodes over NATS', () => {
   });
 
   it('a payload over max_payload is ERR_PAYLOAD_TOO_LARGE naming the limit, never a hang', async () => {
-    await startNode('a', ['work']);
+    await startNode('a', ['work', 'big']);
     const cluster = await clientNode();
+    // A result over the limit: the node sends the typed error instead.
+    const tooBig = await cluster
+      .runner('big')
+      .run(1_100_000)
+      .catch((e: unknown) => e);
+    expect(isTroupeError(tooBig) && tooBig.code).toBe('ERR_PAYLOAD_TOO_LARGE');
+    expect(isTroupeError(tooBig) && tooBig.message).toContain('1048576');
+    expect(await cluster.runner('big').run(10)).toBe('xxxxxxxxxx');
     const error = await cluster
       .runner('work')
       .run('x'.repeat(1_100_000))
