@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
 import {
   InvalidConfigError,
@@ -22,13 +21,8 @@ import {
   type ProbeTarget,
 } from './health/HealthMonitor.js';
 import type { ActorView } from './inspection/ActorView.js';
-import {
-  dashboardRoute,
-  loadDashboard,
-  type DashboardInstance,
-  type DashboardOption,
-} from './http/dashboardRoute.js';
-import { probeHandler, type ProbeSource } from './http/probeHandler.js';
+import type { DashboardOption } from './http/dashboardRoute.js';
+import { TroupeHttp } from './http/TroupeHttp.js';
 import { InspectionHub } from './inspection/InspectionHub.js';
 import type { InspectOption } from './inspection/InspectOption.js';
 import type { AnyActorRef } from 'xstate';
@@ -101,7 +95,7 @@ export class Troupe {
     exited: 0,
   };
   #reason: string | null = null;
-  #dashboard: Promise<DashboardInstance> | null = null;
+  readonly #http: TroupeHttp;
   /** A signal began or forced the shutdown: `signalExit` applies. */
   #bySignal = false;
   #wantsTaskEvents = false;
@@ -324,6 +318,27 @@ export class Troupe {
       resolved.health,
     );
     this.#health.start();
+    const metrics = this.#metrics;
+    const readyOf = (): boolean => this.ready;
+    const reasonOf = (): string | null => this.#reason;
+    this.#http = new TroupeHttp({
+      troupe: this,
+      nodeId: this.nodeId,
+      get phase() {
+        return phaseOf();
+      },
+      get ready() {
+        return readyOf();
+      },
+      get reason() {
+        return reasonOf();
+      },
+      resources: this.#resources,
+      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+      reportError: (error) => {
+        this.#reportError(error, { component: 'http', operation: 'listen' });
+      },
+    });
     for (const signal of resolved.signals) {
       const handler = (): void => {
         this.#bySignal = true;
@@ -406,63 +421,7 @@ export class Troupe {
   httpHandler(
     options: { readonly prefix?: string; readonly dashboard?: DashboardOption } = {},
   ): (req: IncomingMessage, res: ServerResponse) => void {
-    return this.#httpListener(options).listener;
-  }
-
-  /** The request listener, and (with a dashboard) how a server's WebSocket upgrades reach it. */
-  #httpListener(options: { readonly prefix?: string; readonly dashboard?: DashboardOption }): {
-    listener: (req: IncomingMessage, res: ServerResponse) => void;
-    attach: (server: Server) => void;
-  } {
-    const probes = this.#probes(options.prefix);
-    const dashboard = options.dashboard ?? false;
-    if (dashboard === false) return { listener: probes, attach: () => {} };
-    const route = dashboardRoute(
-      (options.prefix ?? '').replace(/\/$/, ''),
-      this.#dashboardFor(dashboard),
-      (error) => {
-        this.#reportError(error, { component: 'http', operation: 'listen' });
-      },
-    );
-    return {
-      listener: (req, res) => {
-        const path = (req.url ?? '/').split('?')[0] ?? '/';
-        if (!route.route(req, res, path)) probes(req, res);
-      },
-      attach: (server) => {
-        route.attach(server);
-      },
-    };
-  }
-
-  /** The dashboard of this troupe, created once (a resource: the shutdown closes it). */
-  #dashboardFor(option: DashboardOption): Promise<DashboardInstance> {
-    this.#dashboard ??= loadDashboard(this, option).then((dashboard) => {
-      this.#resources.register({ id: 'dashboard', close: () => dashboard.close() });
-      return dashboard;
-    });
-    return this.#dashboard;
-  }
-
-  #probes(prefix: string | undefined): (req: IncomingMessage, res: ServerResponse) => void {
-    const phaseOf = (): ShutdownPhase => this.phase;
-    const readyOf = (): boolean => this.ready;
-    return probeHandler(
-      {
-        nodeId: this.nodeId,
-        get phase() {
-          return phaseOf();
-        },
-        get ready() {
-          return readyOf();
-        },
-        shutdownReason: () => this.#reason,
-        failure: () =>
-          this.#reason !== null && this.#reason.startsWith('escalation') ? this.#reason : null,
-        ...this.#metricsSource(),
-      },
-      prefix === undefined ? {} : { prefix },
-    );
+    return this.#http.handler(options);
   }
 
   /**
@@ -471,7 +430,7 @@ export class Troupe {
    * (default `'http'`): the shutdown closes it in CLOSING, after the
    * probes said not ready from SIGNALING on.
    */
-  async listen(
+  listen(
     options: {
       readonly port?: number;
       readonly host?: string;
@@ -480,50 +439,7 @@ export class Troupe {
       readonly dashboard?: DashboardOption;
     } = {},
   ): Promise<{ readonly url: string; close(): Promise<void> }> {
-    const dashboard = options.dashboard ?? false;
-    // A missing @troupe/dashboard rejects here, before anything listens.
-    if (dashboard !== false) await this.#dashboardFor(dashboard);
-    const http = this.#httpListener({ dashboard });
-    const server = createServer(http.listener);
-    http.attach(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    let closing: Promise<void> | null = null;
-    const close = (): Promise<void> => {
-      closing ??= new Promise<void>((resolve) => {
-        if (dashboard === false) {
-          server.close(() => {
-            resolve();
-          });
-          server.closeAllConnections();
-          return;
-        }
-        // The dashboard's pages (upgraded sockets, which the server still
-        // counts) watch the shutdown to its end; the dashboard closes them
-        // once the troupe stopped. Everything else is closed now.
-        server.close();
-        server.closeAllConnections();
-        resolve();
-      });
-      return closing;
-    };
-    this.#resources.register({ id: options.id ?? 'http', close });
-    return { url: `http://${host}:${address.port}`, close };
-  }
-
-  /** The metrics endpoint's source: the troupe's own registry. */
-  #metricsSource(): Pick<ProbeSource, 'metrics'> {
-    const metrics = this.#metrics;
-    return {
-      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
-    };
+    return this.#http.listen(options);
   }
 
   /** The shutdown phase: `running`, `signaling`, `draining`, `closing` or `stopped`. */
