@@ -11,7 +11,13 @@ import type { ConnectionWatch } from './ConnectionWatch.js';
 import type { Membership } from './Membership.js';
 import type { ReplyRouter } from './ReplyRouter.js';
 import type { Subjects } from './subjects.js';
-import { encode, type TaskReply, type TaskRequest, type TaskStatusReply } from './wire.js';
+import {
+  encode,
+  type TaskOutcome,
+  type TaskReply,
+  type TaskRequest,
+  type TaskStatusReply,
+} from './wire.js';
 
 /** Options of {@link ClusterRunner.run}. */
 export interface ClusterRunOptions {
@@ -39,6 +45,8 @@ const unacknowledged = new WeakSet<object>();
 /** How often, and how many times, a caller asks a node what became of its task after an outage. */
 const STATUS_RETRY_MS = 200;
 const STATUS_ATTEMPTS = 25;
+/** "No responders" just after a reconnect: the task is sent again this soon. */
+const RESEND_AFTER_503_MS = 100;
 
 /**
  * A runner of the cluster: `run()` sends the task to one of the nodes that
@@ -185,6 +193,86 @@ export class ClusterRunner {
         }
       };
       let ackTimer = setTimeout(onAckTimeout, this.#ackTimeoutMs);
+      // Events in order: `expected` is the next one to deliver; any that came
+      // early wait in `early`; an outcome that came before all its events
+      // waits in `final` while the missing ones are asked for.
+      let expected = 0;
+      const early = new Map<number, unknown>();
+      let final: TaskOutcome | null = null;
+      let recovering = false;
+      // (Read through a call: `advance()` may have finished the task meanwhile.)
+      const isDone = (): boolean => done;
+      const deliver = (event: unknown): void => {
+        try {
+          options.onEvent?.(event);
+        } catch {
+          // A listener's bug must not lose the task.
+        }
+      };
+      const advance = (): void => {
+        while (early.has(expected)) {
+          const event = early.get(expected);
+          early.delete(expected);
+          expected += 1;
+          deliver(event);
+        }
+        if (final !== null && expected >= (final.events ?? 0)) {
+          const outcome = final;
+          finish(() => {
+            if (outcome.t === 'ok') resolve(outcome.value);
+            else reject(fromErrorData(outcome.error));
+          });
+        }
+      };
+      const lostEvents = (firstKept: number): void => {
+        unavailable(
+          `events ${expected}-${firstKept - 1} of task ${taskId} were lost while the broker connection was down, and node "${String(servedBy)}" no longer keeps them`,
+        );
+      };
+      // What the node kept of this task: the events this caller missed, its outcome.
+      const recover = (): void => {
+        if (recovering || done || servedBy === null) return;
+        recovering = true;
+        const node = servedBy;
+        void this.#askStatus(node, taskId, expected - 1, () => done).then((status) => {
+          recovering = false;
+          if (done) return;
+          if (status === null) {
+            unavailable(
+              `node "${node}" did not say what became of task ${taskId} after the broker connection dropped`,
+            );
+            return;
+          }
+          if (status.state === 'unknown') {
+            finish(() => {
+              reject(
+                new NodeLostError(`node "${node}" no longer knows task ${taskId} (it restarted)`, {
+                  context: { ...context, nodeId: node },
+                }),
+              );
+            });
+            return;
+          }
+          for (const { seq, event } of status.events ?? []) {
+            if (seq >= expected) early.set(seq, event);
+          }
+          const first = Math.min(...early.keys());
+          if (early.size > 0 && first > expected) {
+            lostEvents(first);
+            return;
+          }
+          if (status.state === 'done') final ??= status.outcome;
+          advance();
+          if (isDone()) return;
+          // Done, yet not every event came: the node no longer has them.
+          if (status.state === 'done') {
+            lostEvents(final?.events ?? 0);
+            return;
+          }
+          // Running: what came meanwhile may still miss some (asked again); else the rest is to come.
+          if (early.size > 0 || final !== null) recover();
+        });
+      };
       // The connection is back: what was sent during the drop is lost. Ask the node.
       const offReconnect = this.#watch.onReconnect(() => {
         if (done) return;
@@ -194,28 +282,7 @@ export class ClusterRunner {
           ackTimer = setTimeout(onAckTimeout, this.#ackTimeoutMs);
           return;
         }
-        void this.#askStatus(servedBy, taskId, () => done).then((status) => {
-          if (done || status === null) {
-            if (!done) {
-              unavailable(
-                `node "${String(servedBy)}" did not say what became of task ${taskId} after the broker connection dropped`,
-              );
-            }
-            return;
-          }
-          if (status.state === 'done') handle(status.outcome);
-          else if (status.state === 'unknown') {
-            finish(() => {
-              reject(
-                new NodeLostError(
-                  `node "${String(servedBy)}" no longer knows task ${taskId} (it restarted)`,
-                  { context: { ...context, nodeId: servedBy ?? undefined } },
-                ),
-              );
-            });
-          }
-          // 'running': its outcome is still to come.
-        });
+        recover();
       });
       // The ack, or the outcome of a task that finished before its node acked it.
       const placed = (nodeId: string | undefined): void => {
@@ -234,23 +301,17 @@ export class ClusterRunner {
             placed(reply.nodeId);
             return;
           case 'event':
-            try {
-              options.onEvent?.(reply.event);
-            } catch {
-              // A listener's bug must not lose the task.
-            }
+            if (reply.seq < expected) return; // sent again: already delivered
+            early.set(reply.seq, reply.event);
+            advance();
+            if (early.size > 0) recover(); // a gap: some were lost
             return;
           case 'ok':
-            placed(reply.nodeId);
-            finish(() => {
-              resolve(reply.value);
-            });
-            return;
           case 'err':
             placed(reply.nodeId);
-            finish(() => {
-              reject(fromErrorData(reply.error));
-            });
+            final ??= reply;
+            advance();
+            if (!done) recover(); // it emitted more than came
             return;
         }
       };
@@ -268,6 +329,12 @@ export class ClusterRunner {
         }
         // The broker's "no responders" status: nobody subscribes to the runner's subject.
         if (msg.headers?.code === 503) {
+          // Just after a reconnect the nodes may not have subscribed again yet: send it again.
+          const sinceReconnect = Date.now() - this.#watch.reconnectedAt;
+          if (this.#watch.reconnectedAt > 0 && sinceReconnect < this.#ackTimeoutMs) {
+            setTimeout(send, RESEND_AFTER_503_MS);
+            return;
+          }
           noNode('no node hosts it');
           return;
         }
@@ -279,7 +346,15 @@ export class ClusterRunner {
         }
         handle(reply);
       });
-      this.#nc.publish(this.#subjects.run(this.name), data, { reply: route.inbox });
+      const send = (): void => {
+        if (done) return;
+        try {
+          this.#nc.publish(this.#subjects.run(this.name), data, { reply: route.inbox });
+        } catch (error) {
+          unavailable(`the task could not be sent: ${(error as Error).message}`);
+        }
+      };
+      send();
     });
   }
 
@@ -287,13 +362,14 @@ export class ClusterRunner {
   async #askStatus(
     nodeId: string,
     taskId: string,
+    afterSeq: number,
     settled: () => boolean,
   ): Promise<TaskStatusReply | null> {
     for (let attempt = 0; attempt < STATUS_ATTEMPTS && !settled(); attempt++) {
       try {
         const msg = await this.#nc.request(
           this.#subjects.taskStatus(nodeId),
-          JSON.stringify({ taskId }),
+          JSON.stringify({ taskId, afterSeq }),
           { timeout: this.#ackTimeoutMs },
         );
         return JSON.parse(decoder.decode(msg.data)) as TaskStatusReply;

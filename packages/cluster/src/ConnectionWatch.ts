@@ -11,6 +11,7 @@ export class ConnectionWatch {
   #connected = true;
   #drops = 0;
   #droppedAt = 0;
+  #reconnectedAt = 0;
 
   constructor(nc: NatsConnection, onError: (error: unknown) => void) {
     void (async () => {
@@ -21,6 +22,7 @@ export class ConnectionWatch {
           this.#droppedAt = Date.now();
         } else if (status.type === 'reconnect') {
           this.#connected = true;
+          this.#reconnectedAt = Date.now();
           for (const listener of [...this.#reconnect]) {
             try {
               listener();
@@ -46,6 +48,11 @@ export class ConnectionWatch {
   /** Epoch ms of the last drop (0: none). */
   get droppedAt(): number {
     return this.#droppedAt;
+  }
+
+  /** Epoch ms of the last reconnect (0: none). */
+  get reconnectedAt(): number {
+    return this.#reconnectedAt;
   }
 
   /** Called each time the connection is back. Returns the unsubscribe. */

@@ -21,10 +21,18 @@ const DROP_MARGIN_MS = 2_000;
 /** A task still running after this is acked; one done before says so in its outcome (one message, not two). */
 const ACK_AFTER_MS = 1;
 
+/** Events kept per task for a caller that missed some (the latest this many). */
+const KEEP_EVENTS = 10_000;
+/** …and for this long after the task settled. */
+const KEEP_EVENTS_MS = 10_000;
+
 interface TaskRecord {
   readonly inbox: string;
   outcome: TaskOutcome | null;
   settledAt: number;
+  /** The latest events, the first of them numbered `firstSeq`. */
+  events: unknown[];
+  firstSeq: number;
 }
 
 /**
@@ -134,12 +142,18 @@ export class NodeServer {
       return;
     }
     const record = this.#tasks.get(request.taskId);
-    const reply: TaskStatusReply =
-      record === undefined
-        ? { state: 'unknown' }
-        : record.outcome === null
-          ? { state: 'running' }
-          : { state: 'done', outcome: record.outcome };
+    let reply: TaskStatusReply;
+    if (record === undefined) reply = { state: 'unknown' };
+    else {
+      const from = Math.max(0, (request.afterSeq ?? -1) + 1 - record.firstSeq);
+      const events = record.events
+        .slice(from)
+        .map((event, i) => ({ seq: record.firstSeq + from + i, event }));
+      reply =
+        record.outcome === null
+          ? { state: 'running', events }
+          : { state: 'done', outcome: record.outcome, events };
+    }
     try {
       msg.respond(JSON.stringify(reply));
     } catch {
@@ -152,6 +166,11 @@ export class NodeServer {
     if (record === undefined) return;
     record.outcome = outcome;
     record.settledAt = Date.now();
+    if (record.events.length > 0) {
+      setTimeout(() => {
+        record.events = [];
+      }, KEEP_EVENTS_MS).unref();
+    }
     // Forget the oldest outcomes: past the count, or the age.
     const old = Date.now() - KEEP_OUTCOMES_MS;
     for (const [id, kept] of this.#tasks) {
@@ -172,7 +191,11 @@ export class NodeServer {
       data = encode(reply, this.#nc.info?.max_payload ?? 1024 * 1024, `the ${reply.t} of a task`);
     } catch (error) {
       if (!(error instanceof PayloadTooLargeError) || reply.t === 'err') return;
-      data = encode({ t: 'err', error: toErrorData(error) }, Number.MAX_SAFE_INTEGER, 'an error');
+      data = encode(
+        { t: 'err', error: toErrorData(error), nodeId: this.#nodeId },
+        Number.MAX_SAFE_INTEGER,
+        'an error',
+      );
     }
     try {
       this.#nc.publish(inbox, data);
@@ -197,15 +220,19 @@ export class NodeServer {
             context: { runnerId, nodeId: this.#nodeId, operation: 'run' },
           }),
         ),
+        nodeId: this.#nodeId,
       });
       return;
     }
     this.inFlight += 1;
+    let record: TaskRecord | null = null;
     if (msg.reply !== undefined) {
       // A record in insertion order: the oldest settled ones are forgotten first.
+      record = { inbox: msg.reply, outcome: null, settledAt: 0, events: [], firstSeq: 0 };
       this.#tasks.delete(request.taskId);
-      this.#tasks.set(request.taskId, { inbox: msg.reply, outcome: null, settledAt: 0 });
+      this.#tasks.set(request.taskId, record);
     }
+    let seq = 0;
     let acked = false;
     const ack = (): void => {
       if (acked) return;
@@ -217,7 +244,7 @@ export class NodeServer {
     const settle = (outcome: TaskOutcome): void => {
       clearTimeout(ackTimer);
       this.#settled(request.taskId, outcome);
-      this.#reply(msg, acked ? outcome : { ...outcome, nodeId: this.#nodeId });
+      this.#reply(msg, outcome);
     };
     runner
       .run(request.payload, {
@@ -225,15 +252,28 @@ export class NodeServer {
         ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
         onEvent: (event) => {
           ack();
-          this.#reply(msg, { t: 'event', event });
+          if (record !== null) {
+            record.events.push(event);
+            // Between KEEP_EVENTS and twice that are kept (dropped in halves: no shift per event).
+            if (record.events.length >= 2 * KEEP_EVENTS) {
+              record.events.splice(0, KEEP_EVENTS);
+              record.firstSeq += KEEP_EVENTS;
+            }
+          }
+          this.#reply(msg, { t: 'event', seq: seq++, event });
         },
       })
       .then(
         (value) => {
-          settle({ t: 'ok', value });
+          settle({ t: 'ok', value, nodeId: this.#nodeId, ...(seq > 0 ? { events: seq } : {}) });
         },
         (error: unknown) => {
-          settle({ t: 'err', error: toErrorData(error) });
+          settle({
+            t: 'err',
+            error: toErrorData(error),
+            nodeId: this.#nodeId,
+            ...(seq > 0 ? { events: seq } : {}),
+          });
         },
       )
       .finally(() => {

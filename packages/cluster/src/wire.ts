@@ -12,14 +12,26 @@ export interface TaskRequest {
 
 /**
  * What a node sends back on a task's inbox, in order: ack, events, then one
- * outcome. A task that settles within a millisecond or so gets no ack: its
- * outcome names the node.
+ * outcome. A task that settles within a millisecond or so gets no ack; the
+ * outcome always names the node. Events are numbered from 0, so a caller
+ * sees a gap (an event lost while the broker was away) and asks for it.
  */
 export type TaskReply =
   | { readonly t: 'ack'; readonly nodeId: string }
-  | { readonly t: 'event'; readonly event: unknown }
-  | { readonly t: 'ok'; readonly value: unknown; readonly nodeId?: string }
-  | { readonly t: 'err'; readonly error: ErrorData; readonly nodeId?: string };
+  | { readonly t: 'event'; readonly seq: number; readonly event: unknown }
+  | {
+      readonly t: 'ok';
+      readonly value: unknown;
+      readonly nodeId: string;
+      /** How many events the task emitted before it (a caller that got fewer asks for the rest). */
+      readonly events?: number;
+    }
+  | {
+      readonly t: 'err';
+      readonly error: ErrorData;
+      readonly nodeId: string;
+      readonly events?: number;
+    };
 
 /** A task's final reply. */
 export type TaskOutcome = Extract<TaskReply, { readonly t: 'ok' | 'err' }>;
@@ -27,6 +39,13 @@ export type TaskOutcome = Extract<TaskReply, { readonly t: 'ok' | 'err' }>;
 /** Asked of the node that took a task, after the broker connection dropped. */
 export interface TaskStatusRequest {
   readonly taskId: string;
+  /** The events after this sequence number are wanted too (-1: all). */
+  readonly afterSeq?: number;
+}
+
+/** Events a node still keeps of a task, in order. */
+export interface KeptEvents {
+  readonly events?: readonly { readonly seq: number; readonly event: unknown }[];
 }
 
 /**
@@ -35,8 +54,8 @@ export interface TaskStatusRequest {
  * took it, or forgot it: it restarted).
  */
 export type TaskStatusReply =
-  | { readonly state: 'running' }
-  | { readonly state: 'done'; readonly outcome: TaskOutcome }
+  | ({ readonly state: 'running' } & KeptEvents)
+  | ({ readonly state: 'done'; readonly outcome: TaskOutcome } & KeptEvents)
   | { readonly state: 'unknown' };
 
 /** A node's membership entry (its heartbeat), in the cluster's KV bucket. */

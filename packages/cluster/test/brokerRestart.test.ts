@@ -79,4 +79,27 @@ describe('a broker restart', () => {
     },
     120_000,
   );
+
+  it("a task's events across a broker restart: none lost, all in order, then the result", async () => {
+    await startNode('s', ['stream']);
+    const { cluster } = await clientNode();
+    await seesUp(cluster, ['s']);
+    const seen: number[] = [];
+    const task = cluster.runner('stream').run(
+      { prompt: 'outage', chunks: 80, delayMs: 25 },
+      {
+        handler: 'generate',
+        onEvent: (event) => seen.push((event as { index: number }).index),
+      },
+    );
+    await until('20 events before the restart', () => seen.length >= 20, 30_000);
+    const before = seen.length;
+    await nats().restart();
+    const result = (await task) as { chunks: number };
+    expect(result.chunks).toBe(80);
+    expect(seen).toEqual(Array.from({ length: 80 }, (_, i) => i));
+    process.stdout.write(
+      `events across a broker restart: 80 of 80 in order (${before} before the restart), then the result\n`,
+    );
+  }, 60_000);
 });
