@@ -1,29 +1,13 @@
 // The cluster demo as `npm run demo:cluster` runs it (node
 // dist/cluster/main.js): a real nats-server and three real node processes.
 // Needs nats-server (on PATH or /usr/sbin; `npm test` installs it when it can).
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CLUSTER_DEMO_MAIN, runDemo, type DemoRun } from './runDemo.js';
 
-const CLUSTER_MAIN = fileURLToPath(new URL('../dist/cluster/main.js', import.meta.url));
 const NODE_IDS = ['node-a', 'node-b', 'node-c'];
 
-interface ClusterRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-/**
- * Runs the built cluster demo with stdout piped (plain lines, no colour),
- * killed past `deadlineMs`. `onOutput` sees stdout as it grows; `group`
- * starts it in a process group of its own, as a shell does (so a signal
- * can go to the whole group, as a Ctrl-C in a terminal does).
- */
+/** Runs the built cluster demo (plain lines, no colour), killed past `deadlineMs`. */
 function runClusterDemo(
   args: readonly string[],
   options: {
@@ -31,42 +15,19 @@ function runClusterDemo(
     readonly group?: boolean;
     readonly onOutput?: (stdout: string, pid: number) => void;
   } = {},
-): Promise<ClusterRun> {
-  if (!existsSync(CLUSTER_MAIN)) {
-    return Promise.reject(
-      new Error(
-        `${CLUSTER_MAIN} is missing: build first (npx turbo run build --filter=@troupe/demo...)`,
-      ),
-    );
-  }
-  const started = performance.now();
-  const child = spawn(process.execPath, [CLUSTER_MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: options.group === true,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    if (child.pid !== undefined) options.onOutput?.(stdout, child.pid);
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const deadline = setTimeout(() => {
-    child.kill('SIGKILL');
-  }, options.deadlineMs ?? 60_000);
-  return new Promise((resolve, reject) => {
-    child.once('error', (error) => {
-      clearTimeout(deadline);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(deadline);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
-    });
-  });
+): Promise<DemoRun> {
+  return runDemo(
+    { NO_COLOR: '1' },
+    {
+      main: CLUSTER_DEMO_MAIN,
+      args,
+      deadlineMs: options.deadlineMs ?? 60_000,
+      ...(options.group === undefined ? {} : { group: options.group }),
+      onOutput: (stdout, child) => {
+        if (child.pid !== undefined) options.onOutput?.(stdout, child.pid);
+      },
+    },
+  );
 }
 
 /** The node pids and the broker's port the demo printed. */

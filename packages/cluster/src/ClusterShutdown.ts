@@ -150,7 +150,12 @@ export class ClusterShutdown {
     ]).finally(() => {
       clearTimeout(timer);
     });
-    this.#nc.publish(this.#subjects.shutdown, JSON.stringify(begin));
+    try {
+      this.#nc.publish(this.#subjects.shutdown, JSON.stringify(begin));
+    } catch (error) {
+      // This node still shuts down; the others are waited for until they are gone or the timeout.
+      this.#onError(error);
+    }
     this.#run(round);
     await round.collecting;
     return this.#merge(round, timedOut);

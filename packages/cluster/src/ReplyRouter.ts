@@ -1,9 +1,4 @@
-import {
-  createInbox,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
 /**
  * One wildcard subscription for the replies of every task this node sends
@@ -13,12 +8,12 @@ import {
 export class ReplyRouter {
   readonly #prefix: string;
   readonly #routes = new Map<string, (error: Error | null, msg: Msg | null) => void>();
-  readonly #sub: Subscription;
   #next = 0;
 
   constructor(nc: NatsConnection) {
     this.#prefix = createInbox();
-    this.#sub = nc.subscribe(`${this.#prefix}.*`, {
+    // Closed with the connection (a leave drains it).
+    nc.subscribe(`${this.#prefix}.*`, {
       callback: (error, msg) => {
         if (error !== null) {
           // The subscription failed (permissions, the connection closed): every task learns it.
@@ -39,14 +34,5 @@ export class ReplyRouter {
     const inbox = `${this.#prefix}.${(++this.#next).toString(36)}`;
     this.#routes.set(inbox, route);
     return { inbox, release: () => this.#routes.delete(inbox) };
-  }
-
-  /** Tasks waiting for replies. */
-  get size(): number {
-    return this.#routes.size;
-  }
-
-  close(): void {
-    this.#sub.unsubscribe();
   }
 }

@@ -3,19 +3,11 @@
 // rejects with a typed error (none hangs), and the cluster serves again.
 import { isTroupeError } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
-import { seesUp, useCluster } from './clusterHarness.js';
+import { progress, seesUp, useCluster } from './clusterHarness.js';
 
 const { startNode, clientNode, nats } = useCluster();
 
 const TYPED = new Set(['ERR_NODE_LOST', 'ERR_NO_NODE', 'ERR_CLUSTER_UNAVAILABLE']);
-
-async function until(what: string, done: () => boolean, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('a broker restart', () => {
   it.each([
@@ -34,6 +26,7 @@ describe('a broker restart', () => {
       let settled = 0;
       const failures: unknown[] = [];
       const idempotentFailures: unknown[] = [];
+      const done = progress();
       // Tasks of 200 ms: several are in flight on the nodes when the broker dies.
       // Half the clients mark theirs idempotent: those must all complete.
       const loops = Array.from({ length: 8 }, async (_, i) => {
@@ -43,6 +36,7 @@ describe('a broker restart', () => {
           try {
             expect(await work.run(200, { idempotent })).toBe(200);
             completed += 1;
+            done.notify();
           } catch (error) {
             (idempotent ? idempotentFailures : failures).push(error);
           } finally {
@@ -50,7 +44,7 @@ describe('a broker restart', () => {
           }
         }
       });
-      await until('50 tasks before the restart', () => completed >= 50, 30_000);
+      await done.until(() => completed >= 50, '50 tasks before the restart');
       const before = completed;
       const restartedAt = Date.now();
       await nats().kill();
@@ -59,7 +53,7 @@ describe('a broker restart', () => {
       await nats().start();
       const downMs = Date.now() - restartedAt;
       // Service resumes: 50 more tasks complete after the broker is back.
-      await until('50 tasks after the restart', () => completed >= before + 50, 30_000);
+      await done.until(() => completed >= before + 50, '50 tasks after the restart');
       stop = true;
       // Nothing hangs: every loop's last task settles.
       await Promise.all(loops);
@@ -85,14 +79,18 @@ describe('a broker restart', () => {
     const { cluster } = await clientNode();
     await seesUp(cluster, ['s']);
     const seen: number[] = [];
+    const events = progress();
     const task = cluster.runner('stream').run(
       { prompt: 'outage', chunks: 80, delayMs: 25 },
       {
         handler: 'generate',
-        onEvent: (event) => seen.push((event as { index: number }).index),
+        onEvent: (event) => {
+          seen.push((event as { index: number }).index);
+          events.notify();
+        },
       },
     );
-    await until('20 events before the restart', () => seen.length >= 20, 30_000);
+    await events.until(() => seen.length >= 20, '20 events before the restart');
     const before = seen.length;
     await nats().restart();
     const result = (await task) as { chunks: number };

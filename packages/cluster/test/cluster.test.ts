@@ -3,7 +3,7 @@
 // client node and runs tasks on them.
 import { isTroupeError } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
-import { HEARTBEAT_MS, seesUp, useCluster } from './clusterHarness.js';
+import { HEARTBEAT_MS, progress, seesUp, useCluster } from './clusterHarness.js';
 
 const { startNode, clientNode: joinAsClient } = useCluster();
 const clientNode = async (cluster?: string) => (await joinAsClient(cluster)).cluster;
@@ -112,12 +112,19 @@ describe('a cluster of Troupe nodes over NATS', () => {
     cluster.onNodeChange(({ nodeId, state }) => {
       if (nodeId === 'victim') victimStates.push(state);
     });
+    const placing = progress();
     const taken = (): { placed: string[] } => ({ placed: [] });
+    const onPlaced =
+      (where: { placed: string[] }) =>
+      (n: string): void => {
+        where.placed.push(n);
+        placing.notify();
+      };
     const lost = Array.from({ length: 4 }, () => {
       const where = taken();
       const task = cluster
         .runner('slow')
-        .run(30_000, { onPlaced: (n) => where.placed.push(n) })
+        .run(30_000, { onPlaced: onPlaced(where) })
         .catch((e: unknown) => e);
       return { task, where };
     });
@@ -127,13 +134,14 @@ describe('a cluster of Troupe nodes over NATS', () => {
       const where = taken();
       const task = cluster
         .runner('retryable')
-        .run(1_500, { idempotent: true, onPlaced: (n) => where.placed.push(n) });
+        .run(1_500, { idempotent: true, onPlaced: onPlaced(where) });
       retried.push({ task, where });
-      while (where.placed.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await placing.until(() => where.placed.length > 0, 'an idempotent task placed');
     }
-    while (lost.some((l) => l.where.placed.length === 0)) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await placing.until(
+      () => lost.every((l) => l.where.placed.length > 0),
+      'the slow tasks placed',
+    );
     expect(retried.some((r) => r.where.placed[0] === 'victim')).toBe(true);
     const killedAt = performance.now();
     victim.child.kill('SIGKILL');
@@ -168,32 +176,34 @@ describe('a cluster of Troupe nodes over NATS', () => {
     let stop = false;
     let completed = 0;
     const failures: unknown[] = [];
-    const states: string[] = [];
-    cluster.nodes(); // (the client follows membership changes)
+    const done = progress();
+    const leaverStates: string[] = [];
+    cluster.onNodeChange(({ nodeId, state }) => {
+      if (nodeId === 'leaver') leaverStates.push(state);
+      done.notify();
+    });
     const loops = Array.from({ length: 8 }, async () => {
       while (!stop) {
         try {
           await work.run(20);
           completed += 1;
+          done.notify();
         } catch (error) {
           failures.push(error);
         }
       }
     });
-    while (completed < 50) await new Promise((resolve) => setTimeout(resolve, 10));
+    await done.until(() => completed >= 50, '50 tasks before the leave');
     leaver.child.kill('SIGTERM');
     await leaver.line((l) => l.left === 'leaver');
     const after = completed;
-    while (completed < after + 50) await new Promise((resolve) => setTimeout(resolve, 10));
+    await done.until(() => completed >= after + 50, '50 tasks after the leave');
     stop = true;
     await Promise.all(loops);
     expect(failures).toEqual([]);
     expect(await leaver.exited).toBe(0);
-    for (;;) {
-      if (cluster.nodes().every((n) => n.nodeId !== 'leaver')) break;
-      states.push(cluster.nodes().find((n) => n.nodeId === 'leaver')?.state ?? '');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await done.until(() => leaverStates.includes('removed'), 'the leaver removed');
+    expect(leaverStates.slice(-1)).toEqual(['removed']);
     expect(
       cluster
         .nodes()
@@ -212,19 +222,21 @@ describe('a cluster of Troupe nodes over NATS', () => {
     let completed = 0;
     const failures: unknown[] = [];
     const servedBy = new Map<string, number>();
+    const done = progress();
     const loops = Array.from({ length: 8 }, async () => {
       while (!stop) {
         try {
           await work.run(20, { onPlaced: (n) => servedBy.set(n, (servedBy.get(n) ?? 0) + 1) });
           completed += 1;
+          done.notify();
         } catch (error) {
           failures.push(error);
         }
       }
     });
-    const enough = async (n: number): Promise<void> => {
+    const enough = (n: number): Promise<void> => {
       const target = completed + n;
-      while (completed < target) await new Promise((resolve) => setTimeout(resolve, 10));
+      return done.until(() => completed >= target, `${n} more tasks`);
     };
     await enough(40);
     for (const [i, old] of running.entries()) {

@@ -113,16 +113,58 @@ export function useCluster(): ClusterHarness {
   };
 }
 
-/** Until `cluster` sees every one of `ids` up (membership has no public change event). */
-export async function seesUp(cluster: Cluster, ids: string[]): Promise<void> {
-  for (;;) {
+/** Until `cluster` sees every one of `ids` up (woken by each member's state change). */
+export function seesUp(cluster: Cluster, ids: string[]): Promise<void> {
+  const allUp = (): boolean => {
     const up = new Set(
       cluster
         .nodes()
         .filter((n) => n.state === 'up')
         .map((n) => n.nodeId),
     );
-    if (ids.every((id) => up.has(id))) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+    return ids.every((id) => up.has(id));
+  };
+  if (allUp()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = cluster.onNodeChange(() => {
+      if (!allUp()) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Something tests wait on: `notify()` where it changes (a task completed,
+ * a task was placed), `until(test)` resolves once `test()` holds, checked
+ * at each notify; past `withinMs` it rejects naming `what`.
+ */
+export interface Progress {
+  notify(): void;
+  until(test: () => boolean, what?: string, withinMs?: number): Promise<void>;
+}
+
+export function progress(): Progress {
+  const waiters = new Set<() => void>();
+  return {
+    notify() {
+      for (const wake of [...waiters]) wake();
+    },
+    until(test, what = 'the condition', withinMs = 30_000) {
+      if (test()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`not within ${withinMs} ms: ${what}`));
+        }, withinMs);
+        const check = (): void => {
+          if (!test()) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+      });
+    },
+  };
 }

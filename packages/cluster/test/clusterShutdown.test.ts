@@ -4,7 +4,7 @@
 // node killed in DRAINING holds the others no longer than the heartbeat TTL.
 import { isTroupeError, type ShutdownPhase } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
-import { HEARTBEAT_MS, seesUp, useCluster, type Node } from './clusterHarness.js';
+import { HEARTBEAT_MS, progress, seesUp, useCluster, type Node } from './clusterHarness.js';
 
 const { startNode, clientNode } = useCluster();
 
@@ -28,13 +28,19 @@ describe('cluster.shutdown()', () => {
     troupe.on('shutdown:phase', ({ phase }) => clientPhases.set(phase, Date.now()));
     // Two 900 ms tasks on `a`, started before the shutdown: they must be drained, not lost.
     const placed: string[] = [];
+    const placing = progress();
     const slow = [900, 900].map((ms) =>
       cluster
         .runner('slow')
-        .run(ms, { onPlaced: (n) => placed.push(n) })
+        .run(ms, {
+          onPlaced: (n) => {
+            placed.push(n);
+            placing.notify();
+          },
+        })
         .then((value) => ({ value, at: Date.now() })),
     );
-    while (placed.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    await placing.until(() => placed.length === 2, 'both tasks placed');
 
     const report = await cluster.shutdown({ reason: 'maintenance' });
     const finished = await Promise.all(slow);
@@ -110,11 +116,17 @@ describe('cluster.shutdown()', () => {
     await seesUp(cluster, ['victim', 'b', 'c']);
     // A task that holds the victim in DRAINING.
     const placed: string[] = [];
+    const placing = progress();
     const held = cluster
       .runner('slow')
-      .run(60_000, { onPlaced: (n) => placed.push(n) })
+      .run(60_000, {
+        onPlaced: (n) => {
+          placed.push(n);
+          placing.notify();
+        },
+      })
       .catch((error: unknown) => error);
-    while (placed.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await placing.until(() => placed.length === 1, 'the task placed');
 
     const shutdown = cluster.shutdown({ reason: 'deploy' });
     await victim.line((l) => l.phase === 'draining');
